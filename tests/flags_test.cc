@@ -1,0 +1,84 @@
+// Flags: accepted forms, defaults in --help, and the "what was wrong, what is allowed" errors.
+#include "common/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace colony {
+namespace {
+
+struct Fixture {
+  std::int64_t unroll = 32;
+  double lr = 0.0006;
+  bool serial = false;
+  std::string env = "CartPole-v1";
+  std::string model = "gtrxl";
+  Flags flags{"colony train [flags]"};
+  Fixture() {
+    flags.Add("unroll", &unroll, "steps per trajectory", /*min=*/1, /*max=*/4096);
+    flags.Add("lr", &lr, "learning rate", /*min=*/0.0);
+    flags.Add("serial", &serial, "one process");
+    flags.Add("env", &env, "environment");
+    flags.AddChoice("model", &model, {"gtrxl", "mlp"}, "policy");
+  }
+};
+
+std::string ErrorOf(Fixture& f, std::vector<std::string> args) {
+  try {
+    f.flags.Parse(args);
+  } catch (const FlagError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Flags, ParsesEveryForm) {
+  Fixture f;
+  const auto rest = f.flags.Parse({"--unroll", "8", "--lr=0.5", "--serial", "pos", "--model=mlp",
+                                   "--env", "TMaze:length=4", "--", "--unroll"});
+  EXPECT_EQ(f.unroll, 8);
+  EXPECT_DOUBLE_EQ(f.lr, 0.5);
+  EXPECT_TRUE(f.serial);
+  EXPECT_EQ(f.model, "mlp");
+  EXPECT_EQ(f.env, "TMaze:length=4");
+  EXPECT_EQ(rest, (std::vector<std::string>{"pos", "--unroll"}));
+  EXPECT_TRUE(f.flags.WasSet("unroll"));
+  f.flags.Parse({"--no-serial"});
+  EXPECT_FALSE(f.serial);
+}
+
+TEST(Flags, KeepsDefaultsAndShowsThemInHelp) {
+  Fixture f;
+  f.flags.Parse({"--help"});
+  EXPECT_TRUE(f.flags.help_requested());
+  EXPECT_EQ(f.unroll, 32);
+  EXPECT_FALSE(f.flags.WasSet("unroll"));
+  const std::string help = f.flags.Help();
+  EXPECT_NE(help.find("--unroll <int>"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default: 32)"), std::string::npos) << help;
+  EXPECT_NE(help.find("--model <gtrxl|mlp>"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default: CartPole-v1)"), std::string::npos) << help;
+}
+
+TEST(Flags, BadInputSaysWhatIsAllowed) {
+  Fixture f;
+  EXPECT_EQ(ErrorOf(f, {"--unroll", "abc"}), "--unroll: expected an integer in [1, 4096], got 'abc'");
+  EXPECT_EQ(ErrorOf(f, {"--unroll", "0"}), "--unroll: expected an integer in [1, 4096], got 0");
+  EXPECT_EQ(ErrorOf(f, {"--unroll", "12x"}), "--unroll: expected an integer in [1, 4096], got '12x'");
+  EXPECT_EQ(ErrorOf(f, {"--lr", "-1"}), "--lr: expected a number >= 0, got -1");
+  EXPECT_EQ(ErrorOf(f, {"--lr", "nan"}), "--lr: expected a number >= 0, got 'nan'");
+  EXPECT_EQ(ErrorOf(f, {"--model", "lstm"}), "--model: expected one of gtrxl|mlp, got 'lstm'");
+  EXPECT_EQ(ErrorOf(f, {"--serial=maybe"}), "--serial: expected true or false, got 'maybe'");
+  EXPECT_EQ(ErrorOf(f, {"--env"}), "--env: expected a value (string) after it");
+  EXPECT_NE(ErrorOf(f, {"--frames", "3"}).find("unknown flag --frames"), std::string::npos);
+  EXPECT_EQ(f.unroll, 32) << "a rejected value must not change the variable";
+}
+
+TEST(Flags, SplitsCommaLists) {
+  EXPECT_EQ(SplitComma("1,0,,1"), (std::vector<std::string>{"1", "0", "", "1"}));
+  EXPECT_TRUE(SplitComma("").empty());
+  EXPECT_THROW(ParseInt("1.5", "action"), FlagError);
+  EXPECT_EQ(ParseInt("-3", "x"), -3);
+}
+
+}  // namespace
+}  // namespace colony
