@@ -1,0 +1,153 @@
+// V-trace against an independent reference (tests/data/make_vtrace_reference.py: the paper's
+// n-step sum in plain Python floats), and the truncation-is-not-termination rule of the loss.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "learner/loss.h"
+#include "learner/vtrace.h"
+
+namespace colony {
+namespace {
+
+struct ReferenceCase {
+  int64_t steps = 0;
+  int64_t batch = 0;
+  VTraceConfig config;
+  torch::Tensor log_rhos, discounts, rewards, values, bootstrap, vs, pg_advantages;
+};
+
+torch::Tensor ReadGrid(std::istream& in, int64_t rows, int64_t cols) {
+  auto grid = torch::empty({rows, cols}, torch::kDouble);
+  auto a = grid.accessor<double, 2>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      if (!(in >> a[r][c])) throw std::runtime_error("vtrace_reference.txt is truncated");
+    }
+  }
+  return grid;
+}
+
+std::vector<ReferenceCase> ReadReference() {
+  std::ifstream in(COLONY_TEST_DATA_DIR "/vtrace_reference.txt");
+  if (!in) throw std::runtime_error("cannot open " COLONY_TEST_DATA_DIR "/vtrace_reference.txt");
+  std::vector<ReferenceCase> cases;
+  std::string word;
+  while (in >> word) {
+    if (word != "case") throw std::runtime_error("expected 'case', got '" + word + "'");
+    ReferenceCase c;
+    in >> c.steps >> c.batch >> c.config.rho_bar >> c.config.c_bar >> c.config.lambda;
+    c.log_rhos = ReadGrid(in, c.steps, c.batch);
+    c.discounts = ReadGrid(in, c.steps, c.batch);
+    c.rewards = ReadGrid(in, c.steps, c.batch);
+    c.values = ReadGrid(in, c.steps, c.batch);
+    c.bootstrap = ReadGrid(in, 1, c.batch).squeeze(0);
+    c.vs = ReadGrid(in, c.steps, c.batch);
+    c.pg_advantages = ReadGrid(in, c.steps, c.batch);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+TEST(VTrace, MatchesThePapersSumOnEveryReferenceCase) {
+  const auto cases = ReadReference();
+  ASSERT_EQ(cases.size(), 8u);
+  for (const auto& c : cases) {
+    SCOPED_TRACE("T=" + std::to_string(c.steps) + " B=" + std::to_string(c.batch) +
+                 " rho_bar=" + std::to_string(c.config.rho_bar) +
+                 " c_bar=" + std::to_string(c.config.c_bar) +
+                 " lambda=" + std::to_string(c.config.lambda));
+    const auto out = ComputeVTrace(c.log_rhos, c.discounts, c.rewards, c.values, c.bootstrap,
+                                   c.config);
+    EXPECT_LT((out.vs - c.vs).abs().max().item<double>(), 1e-9);
+    EXPECT_LT((out.pg_advantages - c.pg_advantages).abs().max().item<double>(), 1e-9);
+    // The learner runs float32: same answer to float32 precision.
+    const auto f = ComputeVTrace(c.log_rhos.to(torch::kFloat), c.discounts.to(torch::kFloat),
+                                 c.rewards.to(torch::kFloat), c.values.to(torch::kFloat),
+                                 c.bootstrap.to(torch::kFloat), c.config);
+    const double scale = 1.0 + c.vs.abs().max().item<double>();
+    EXPECT_LT((f.vs.to(torch::kDouble) - c.vs).abs().max().item<double>(), 1e-4 * scale);
+  }
+}
+
+TEST(VTrace, OnPolicyWithoutEpisodeEndsIsTheDiscountedReturn) {
+  // rho = c = 1: v_s is the n-step return bootstrapped from V(x_T), whatever V(x_s) is.
+  const auto rewards = torch::tensor({{1.0}, {2.0}, {3.0}}, torch::kDouble);
+  const auto values = torch::tensor({{10.0}, {-4.0}, {7.0}}, torch::kDouble);
+  const auto discounts = torch::full({3, 1}, 0.5, torch::kDouble);
+  const auto bootstrap = torch::tensor({8.0}, torch::kDouble);
+  const auto out = ComputeVTrace(torch::zeros({3, 1}, torch::kDouble), discounts, rewards,
+                                 values, bootstrap, VTraceConfig{});
+  EXPECT_DOUBLE_EQ(out.vs[2][0].item<double>(), 3.0 + 0.5 * 8.0);
+  EXPECT_DOUBLE_EQ(out.vs[1][0].item<double>(), 2.0 + 0.5 * 7.0);
+  EXPECT_DOUBLE_EQ(out.vs[0][0].item<double>(), 1.0 + 0.5 * 5.5);
+}
+
+TEST(VTrace, RejectsBadShapesAndRhoBarBelowCBar) {
+  const auto x = torch::zeros({4, 2});
+  try {
+    ComputeVTrace(x, x, x, torch::zeros({4, 3}), torch::zeros({2}), VTraceConfig{});
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "V-trace: expected values of shape [4, 2], got [4, 3]");
+  }
+  EXPECT_THROW(ComputeVTrace(x, x, x, x, torch::zeros({3}), VTraceConfig{}),
+               std::invalid_argument);
+  VTraceConfig bad;
+  bad.rho_bar = 0.5;
+  bad.c_bar = 1.0;
+  EXPECT_THROW(ComputeVTrace(x, x, x, x, torch::zeros({2}), bad), std::invalid_argument);
+}
+
+// Two steps, three envs, on-policy: env 0 runs on, env 1 terminates at step 0, env 2 is
+// truncated at step 0. The step-1 value belongs to the next episode for envs 1 and 2.
+struct EpisodeEndFixture {
+  LossBatch batch;
+  torch::Tensor values = torch::tensor({{1.0f, 1.0f, 1.0f}, {5.0f, 5.0f, 5.0f}});
+  torch::Tensor bootstrap = torch::tensor({2.0f, 2.0f, 2.0f});
+  EpisodeEndFixture() {
+    batch.actions = torch::zeros({2, 3}, torch::kLong);
+    batch.behaviour_logits = torch::zeros({2, 3, 2});
+    batch.rewards = torch::ones({2, 3});
+    batch.terminated = torch::tensor({{false, true, false}, {false, false, false}});
+    batch.truncated = torch::tensor({{false, false, true}, {false, false, false}});
+    batch.truncation_values = torch::tensor({{99.0f, 99.0f, 10.0f}, {99.0f, 99.0f, 99.0f}});
+  }
+};
+
+TEST(Loss, TruncationBootstrapsFromTheLastObservationAndTerminationDoesNot) {
+  EpisodeEndFixture f;
+  const double gamma = 0.9;
+  const auto folded = FoldEpisodeEnds(f.batch, gamma);
+  const auto out = ComputeVTrace(torch::zeros({2, 3}), folded.discounts, folded.rewards,
+                                 f.values, f.bootstrap, VTraceConfig{});
+  const auto vs = out.vs.accessor<float, 2>();
+  EXPECT_FLOAT_EQ(vs[1][0], 1 + 0.9f * 2);
+  EXPECT_FLOAT_EQ(vs[0][0], 1 + 0.9f * (1 + 0.9f * 2));      // runs on into step 1
+  EXPECT_FLOAT_EQ(vs[0][1], 1.0f);                           // terminated: reward only
+  EXPECT_FLOAT_EQ(vs[0][2], 1 + 0.9f * 10);                  // truncated: V(last obs)
+  for (int b = 1; b < 3; ++b) EXPECT_FLOAT_EQ(vs[1][b], 1 + 0.9f * 2);
+}
+
+TEST(Loss, IsFiniteAndOnPolicyAndPushesTowardPositiveAdvantages) {
+  EpisodeEndFixture f;
+  auto logits = torch::zeros({2, 3, 2}, torch::requires_grad());
+  auto values = f.values.clone().requires_grad_();
+  LossConfig config;
+  const auto out = ImpalaLoss(logits, values, f.bootstrap, f.batch, config);
+  ASSERT_TRUE(std::isfinite(out.total.item<double>()));
+  EXPECT_DOUBLE_EQ(out.mean_rho, 1.0);
+  EXPECT_NEAR(out.entropy, std::log(2.0), 1e-6);
+  out.total.backward();
+  // Env 2 at step 0 has advantage 1 + 0.9*10 - 1 > 0: descending the loss raises logit 0.
+  EXPECT_LT(logits.grad()[0][2][0].item<float>(), 0.0f);
+  // Its value (1) is below the target (10): descending raises it.
+  EXPECT_LT(values.grad()[0][2].item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace colony
