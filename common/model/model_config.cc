@@ -1,0 +1,81 @@
+// ModelConfig validation and its JSON form (the checkpoint metadata). See model_config.h.
+#include "common/model/model_config.h"
+
+#include <sstream>
+#include <vector>
+
+#include "common/model/json.h"
+
+namespace colony {
+namespace {
+
+[[noreturn]] void Fail(const std::string& field, const std::string& expected, const std::string& got) {
+  throw ModelConfigError("model config: " + field + ": expected " + expected + ", got " + got);
+}
+
+void CheckRange(const std::string& field, std::int64_t value, std::int64_t min, std::int64_t max) {
+  if (value < min || value > max) {
+    Fail(field, "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]",
+         std::to_string(value));
+  }
+}
+
+}  // namespace
+
+void ModelConfig::Validate() const {
+  if (kind != "gtrxl" && kind != "mlp") Fail("kind", "one of gtrxl|mlp", "'" + kind + "'");
+  // The upper bounds only catch typos (an extra zero or two); nothing depends on them.
+  CheckRange("obs_dim", obs_dim, 1, 1 << 20);
+  CheckRange("num_actions", num_actions, 1, 1 << 16);
+  CheckRange("layers", layers, 1, 64);
+  CheckRange("d_model", d_model, 1, 1 << 14);
+  if (kind == "mlp") return;  // heads, d_ff and memory mean nothing without attention
+  CheckRange("heads", heads, 1, d_model);
+  if (d_model % heads != 0) {
+    Fail("heads", "a divisor of d_model " + std::to_string(d_model), std::to_string(heads));
+  }
+  CheckRange("d_ff", d_ff, 1, 1 << 16);
+  CheckRange("memory", memory, 1, 1 << 14);
+}
+
+std::string ModelConfig::ToJson() const {
+  std::ostringstream out;
+  out << "{\"kind\":\"" << kind << "\",\"obs_dim\":" << obs_dim << ",\"num_actions\":" << num_actions
+      << ",\"layers\":" << layers << ",\"d_model\":" << d_model << ",\"heads\":" << heads
+      << ",\"d_ff\":" << d_ff << ",\"memory\":" << memory << "}";
+  return out.str();
+}
+
+ModelConfig ModelConfig::FromJson(const std::string& text) {
+  json::Document doc;
+  doc.Parse(text.c_str(), text.size());
+  if (doc.HasParseError()) {
+    Fail("JSON", "a valid JSON object",
+         std::string(json::GetParseError_En(doc.GetParseError())) + " at offset " +
+             std::to_string(doc.GetErrorOffset()));
+  }
+  if (!doc.IsObject()) Fail("JSON", "an object", "another JSON value");
+  ModelConfig config;
+  const std::vector<std::pair<const char*, std::int64_t*>> ints = {
+      {"obs_dim", &config.obs_dim}, {"num_actions", &config.num_actions},
+      {"layers", &config.layers},   {"d_model", &config.d_model},
+      {"heads", &config.heads},     {"d_ff", &config.d_ff},
+      {"memory", &config.memory}};
+  if (!doc.HasMember("kind") || !doc["kind"].IsString()) Fail("kind", "a string", "none");
+  config.kind = doc["kind"].GetString();
+  for (const auto& [name, value] : ints) {
+    if (!doc.HasMember(name)) Fail(name, "an integer", "nothing (field missing)");
+    if (!doc[name].IsInt64()) Fail(name, "an integer", "another JSON value");
+    *value = doc[name].GetInt64();
+  }
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    const std::string name = it->name.GetString();
+    bool known = name == "kind";
+    for (const auto& entry : ints) known = known || name == entry.first;
+    if (!known) Fail(name, "one of the ModelConfig fields", "an unknown field");
+  }
+  config.Validate();
+  return config;
+}
+
+}  // namespace colony

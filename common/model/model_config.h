@@ -1,0 +1,47 @@
+// ModelConfig: the shape of a policy network (which kind, how wide, how deep, how much memory).
+//
+// In: fields set by flags or read back from a checkpoint's metadata (FromJson).
+// Out: a validated description that MakePolicy (common/model/policy.h) turns into a network, and
+// the JSON that SaveSafetensors writes into a checkpoint so a reader knows what produced it.
+// Free of LibTorch on purpose: flag parsing and wire code include it without paying for torch.
+//
+// Default: a 2-layer GTrXL, d_model 64, 4 heads, d_ff 256, memory 32, for a 4-dimensional
+// observation and 2 actions (CartPole); 207,235 parameters (docs/model.md shows the sum).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace colony {
+
+// A bad configuration value; the message names the field, what was given and what is allowed.
+class ModelConfigError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct ModelConfig {
+  std::string kind = "gtrxl";  // "gtrxl" (transformer with memory) or "mlp" (memoryless baseline)
+  std::int64_t obs_dim = 4;    // length of one flat float observation
+  std::int64_t num_actions = 2;
+  std::int64_t layers = 2;     // transformer blocks (gtrxl) or hidden layers (mlp)
+  std::int64_t d_model = 64;   // residual width (gtrxl) or hidden width (mlp)
+  std::int64_t heads = 4;      // attention heads; must divide d_model (gtrxl only)
+  std::int64_t d_ff = 256;     // feed-forward inner width (gtrxl only)
+  std::int64_t memory = 32;    // M: hidden states kept per layer; attention sees M steps back
+
+  // Throws ModelConfigError on the first bad field, e.g.
+  // "model config: heads: expected a divisor of d_model 64, got 5".
+  void Validate() const;
+
+  // One-line JSON object with every field; FromJson(ToJson()) == *this.
+  std::string ToJson() const;
+  // Throws ModelConfigError on malformed JSON, a missing field or a field of the wrong type,
+  // then validates. Unknown fields are an error too: they would mean a newer writer.
+  static ModelConfig FromJson(const std::string& json);
+
+  bool operator==(const ModelConfig&) const = default;
+};
+
+}  // namespace colony

@@ -1,0 +1,243 @@
+// Safetensors writer and validating reader. See safetensors.h for the format.
+#include "common/model/safetensors.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "common/model/json.h"
+
+namespace colony {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "safetensors is little-endian and Colony writes raw host bytes");
+
+// Python's safetensors refuses headers above 100 MB; so do we, before allocating.
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+
+struct DtypeName {
+  torch::ScalarType type;
+  const char* name;
+};
+constexpr DtypeName kDtypes[] = {
+    {torch::kFloat32, "F32"}, {torch::kFloat64, "F64"}, {torch::kFloat16, "F16"},
+    {torch::kBFloat16, "BF16"}, {torch::kInt64, "I64"}, {torch::kInt32, "I32"},
+    {torch::kInt16, "I16"},   {torch::kInt8, "I8"},     {torch::kUInt8, "U8"},
+    {torch::kBool, "BOOL"}};
+
+[[noreturn]] void Fail(const std::string& path, const std::string& what) {
+  throw ModelFileError(path + ": " + what);
+}
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// write(2) until done; returns false with errno set on failure.
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string BuildHeader(const NamedTensors& tensors, const std::vector<uint64_t>& offsets,
+                        const std::map<std::string, std::string>& metadata) {
+  json::StringBuffer buffer;
+  json::Writer<json::StringBuffer> w(buffer);
+  w.StartObject();
+  if (!metadata.empty()) {
+    w.Key("__metadata__");
+    w.StartObject();
+    for (const auto& [key, value] : metadata) {
+      w.Key(key.c_str(), static_cast<json::SizeType>(key.size()));
+      w.String(value.c_str(), static_cast<json::SizeType>(value.size()));
+    }
+    w.EndObject();
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [name, tensor] = tensors[i];
+    w.Key(name.c_str(), static_cast<json::SizeType>(name.size()));
+    w.StartObject();
+    w.Key("dtype");
+    w.String(SafetensorsDtype(tensor.scalar_type()).c_str());
+    w.Key("shape");
+    w.StartArray();
+    for (int64_t d : tensor.sizes()) w.Int64(d);
+    w.EndArray();
+    w.Key("data_offsets");
+    w.StartArray();
+    w.Uint64(offsets[i]);
+    w.Uint64(offsets[i + 1]);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndObject();
+  std::string header(buffer.GetString(), buffer.GetSize());
+  // Pad with spaces (valid JSON whitespace) so tensor data starts 8-byte aligned.
+  header.append((8 - header.size() % 8) % 8, ' ');
+  return header;
+}
+
+}  // namespace
+
+std::string SafetensorsDtype(torch::ScalarType type) {
+  for (const DtypeName& d : kDtypes) {
+    if (d.type == type) return d.name;
+  }
+  throw ModelFileError(std::string("safetensors: expected one of F32|F64|F16|BF16|I64|I32|I16|"
+                                   "I8|U8|BOOL tensors, got dtype ") +
+                       c10::toString(type));
+}
+
+void WriteSafetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  NamedTensors cpu;
+  std::vector<uint64_t> offsets = {0};
+  for (const auto& [name, tensor] : tensors) {
+    if (name == "__metadata__") Fail(path, "'__metadata__' is reserved, not a tensor name");
+    cpu.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous());
+    offsets.push_back(offsets.back() + cpu.back().second.nbytes());
+  }
+  const std::string header = BuildHeader(cpu, offsets, metadata);
+  const uint64_t header_size = header.size();
+
+  // Same folder as the target, so rename() is atomic (never crosses a file system).
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) Fail(path, std::string("cannot create temp file: ") + std::strerror(errno));
+  bool ok = WriteAll(fd, reinterpret_cast<const char*>(&header_size), sizeof(header_size)) &&
+            WriteAll(fd, header.data(), header.size());
+  for (size_t i = 0; ok && i < cpu.size(); ++i) {
+    ok = WriteAll(fd, static_cast<const char*>(cpu[i].second.const_data_ptr()),
+                  cpu[i].second.nbytes());
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int saved_errno = errno;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(ok ? errno : saved_errno);
+    ::unlink(temp.c_str());
+    Fail(path, "write failed: " + reason);
+  }
+  // Make the rename itself durable.
+  // (std::filesystem is avoided: LibTorch exports its own copies of those symbols.)
+  const std::size_t slash = path.rfind('/');
+  const std::string folder =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+SafetensorsContents ReadSafetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Fail(path, std::string("cannot open for reading: ") + std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 8) {
+    Fail(path, "expected at least 8 bytes (the header length), got " + std::to_string(bytes.size()));
+  }
+  uint64_t header_size = 0;
+  std::memcpy(&header_size, bytes.data(), 8);
+  if (header_size > kMaxHeaderBytes || header_size > bytes.size() - 8) {
+    Fail(path, "header length " + std::to_string(header_size) + " exceeds the " +
+                   std::to_string(bytes.size() - 8) + " bytes after it (corrupt or truncated)");
+  }
+  json::Document doc;
+  doc.Parse(bytes.data() + 8, header_size);
+  if (doc.HasParseError()) {
+    Fail(path, std::string("corrupt header: expected JSON, got a parse error (") +
+                   json::GetParseError_En(doc.GetParseError()) + ") at byte " +
+                   std::to_string(doc.GetErrorOffset()));
+  }
+  if (!doc.IsObject()) Fail(path, "corrupt header: expected a JSON object, got another value");
+
+  const char* data = bytes.data() + 8 + header_size;
+  const uint64_t data_size = bytes.size() - 8 - header_size;
+  SafetensorsContents contents;
+  struct Entry {
+    std::string name;
+    torch::ScalarType type;
+    std::vector<int64_t> shape;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    const std::string name(it->name.GetString(), it->name.GetStringLength());
+    const json::Value& v = it->value;
+    if (name == "__metadata__") {
+      if (!v.IsObject()) Fail(path, "corrupt header: expected __metadata__ to be an object");
+      for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+        if (!m->value.IsString()) {
+          Fail(path, std::string("corrupt header: expected a string for metadata '") +
+                         m->name.GetString() + "', got another JSON value");
+        }
+        contents.metadata[m->name.GetString()] = m->value.GetString();
+      }
+      continue;
+    }
+    const std::string where = "tensor '" + name + "': ";
+    if (!v.IsObject() || !v.HasMember("dtype") || !v["dtype"].IsString() ||
+        !v.HasMember("shape") || !v["shape"].IsArray() || !v.HasMember("data_offsets") ||
+        !v["data_offsets"].IsArray() || v["data_offsets"].Size() != 2 ||
+        !v["data_offsets"][0].IsUint64() || !v["data_offsets"][1].IsUint64()) {
+      Fail(path, "corrupt header: " + where +
+                     "expected {dtype: string, shape: [ints], data_offsets: [begin, end]}");
+    }
+    Entry e{name, torch::kFloat32, {}, v["data_offsets"][0].GetUint64(),
+            v["data_offsets"][1].GetUint64()};
+    const std::string dtype = v["dtype"].GetString();
+    const auto known = std::find_if(std::begin(kDtypes), std::end(kDtypes),
+                                     [&](const DtypeName& d) { return dtype == d.name; });
+    if (known == std::end(kDtypes)) {
+      Fail(path, where + "expected a dtype of F32|F64|F16|BF16|I64|I32|I16|I8|U8|BOOL, got '" +
+                     dtype + "'");
+    }
+    e.type = known->type;
+    uint64_t numel = 1;
+    for (const json::Value& d : v["shape"].GetArray()) {
+      if (!d.IsInt64() || d.GetInt64() < 0 || d.GetInt64() > (int64_t{1} << 40)) {
+        Fail(path, "corrupt header: " + where + "expected non-negative integer dimensions");
+      }
+      e.shape.push_back(d.GetInt64());
+      numel *= static_cast<uint64_t>(d.GetInt64());
+      if (numel > (uint64_t{1} << 40)) Fail(path, "corrupt header: " + where + "shape too large");
+    }
+    const uint64_t expected_bytes = numel * c10::elementSize(e.type);
+    if (e.end < e.begin || e.end - e.begin != expected_bytes) {
+      Fail(path, "corrupt header: " + where + "expected data_offsets spanning " +
+                     std::to_string(expected_bytes) + " bytes for shape " +
+                     ShapeString(e.shape) + " " + dtype + ", got [" + std::to_string(e.begin) +
+                     ", " + std::to_string(e.end) + "]");
+    }
+    if (e.end > data_size) {
+      Fail(path, "truncated: " + where + "expected tensor data up to byte " +
+                     std::to_string(e.end) + ", got only " + std::to_string(data_size) +
+                     " bytes of data");
+    }
+    entries.push_back(std::move(e));
+  }
+  for (const Entry& e : entries) {
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.type));
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), data + e.begin, e.end - e.begin);
+    contents.tensors.emplace_back(e.name, std::move(t));
+  }
+  return contents;
+}
+
+}  // namespace colony
