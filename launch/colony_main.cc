@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env/env_command.h"
 #include "common/flags.h"
 #include "common/version.h"
 
@@ -39,13 +40,12 @@ int NotYet(const char* what) {
 }
 int RunTrain(int, char**) { return NotYet("train"); }
 int RunEval(int, char**) { return NotYet("eval"); }
-int RunEnv(int, char**) { return NotYet("env"); }
 
 const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> kSubcommands = {
       {"train", "train a policy: actors and learners under mpirun, or --serial", RunTrain},
       {"eval", "evaluate a checkpoint on an environment", RunEval},
-      {"env", "list, replay and benchmark environments", RunEnv},
+      {"env", "list, replay and benchmark environments", RunEnvCommand},
       {"version", "versions of Colony, LibTorch, MPI and NCCL; CUDA availability", RunVersion},
   };
   return kSubcommands;

@@ -1,0 +1,125 @@
+// The environment interface: what an environment is (EnvSpec), the batched core every
+// environment implements (BatchEnv), and a one-episode-at-a-time view of it (Env) for replay,
+// tests and anything that wants Gymnasium's reset/step shape.
+//
+// In: actions (integers in [0, num_actions)), seeds, and for physical environments a state.
+// Out: observations as plain float32 rows (no LibTorch here: callers wrap the buffers), a
+// reward and the terminated/truncated flags of each step.
+//
+// Why two layers: an actor steps thousands of envs per batch, and a virtual call, an allocation
+// or an RNG draw per env-step would cost more than CartPole's physics. So each environment is
+// written once as a structure-of-arrays kernel that steps all of its envs in one call
+// (BatchEnv::Step, one virtual call per batch) and resets inline when an episode ends.
+// The scalar Env is that same kernel with one env, so the single-env path used to check
+// trajectories against other implementations runs exactly the code that actors run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/env/rng.h"
+
+namespace colony::env {
+
+// Bad input to an environment from a user or a config: unknown name, bad parameter, action out
+// of range, malformed state. The message says what was expected and what was given.
+class EnvError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct EnvSpec {
+  std::string name;                     // canonical, with every parameter: "TMaze:length=10"
+  std::vector<std::int64_t> obs_shape;  // the shape of one observation, e.g. {4}
+  std::int64_t obs_dim = 0;             // floats per observation row: product of obs_shape
+  std::int64_t num_actions = 0;         // actions are the integers [0, num_actions)
+  std::int64_t max_episode_steps = 0;   // the episode limit: no episode has more steps
+  // Names of the physical state SetState accepts (CartPole: x, x_dot, theta, theta_dot);
+  // empty for environments without one.
+  std::vector<std::string> state_names;
+};
+
+// The batched core of an environment: `num_envs` independent copies stepped together.
+//
+// Buffers are caller-provided and row-major: obs is [num_envs, obs_dim] float32, the others
+// are [num_envs]. Actions passed to Step must already be in [0, num_actions): checking is the
+// caller's job (VectorEnv and Env do it) so that the kernel's loop stays branch-light.
+class BatchEnv {
+ public:
+  BatchEnv(EnvSpec spec, int num_envs);
+  virtual ~BatchEnv() = default;
+  BatchEnv(const BatchEnv&) = delete;
+  BatchEnv& operator=(const BatchEnv&) = delete;
+
+  const EnvSpec& spec() const { return spec_; }
+  int num_envs() const { return num_envs_; }
+
+  // Restarts env i's random stream from `seed`; the next Reset(i) draws from it.
+  void Seed(int i, std::uint64_t seed) { rngs_[static_cast<std::size_t>(i)] = Rng(seed); }
+
+  // Starts a new episode in env i with a start drawn from env i's stream; writes its first
+  // observation to `obs_row` (obs_dim floats).
+  virtual void Reset(int i, float* obs_row) = 0;
+
+  // Advances every env by one step. With auto_reset, an env whose episode ends (terminated or
+  // truncated) is reset at once and `obs` holds the first observation of its next episode;
+  // without it, `obs` holds the final observation and that env must be Reset before its next
+  // Step (the caller enforces this).
+  virtual void Step(const std::int64_t* actions, bool auto_reset, float* obs, float* rewards,
+                    std::uint8_t* terminated, std::uint8_t* truncated) = 0;
+
+  // Starts an episode in env i from the given physical state (spec().state_names values) and
+  // writes its observation. Throws EnvError for environments without a physical state.
+  virtual void SetState(int i, std::span<const double> state, float* obs_row);
+  // The current physical state of env i (empty if there is none); for tests and replay.
+  virtual std::vector<double> GetState(int i) const;
+
+ protected:
+  Rng& rng(int i) { return rngs_[static_cast<std::size_t>(i)]; }
+
+ private:
+  EnvSpec spec_;
+  int num_envs_;
+  std::vector<Rng> rngs_;  // one stream per env: draws never depend on other envs
+};
+
+// One step as Gymnasium returns it.
+struct Transition {
+  std::vector<float> obs;
+  float reward = 0;
+  bool terminated = false;
+  bool truncated = false;
+};
+
+// One environment, one episode at a time: Gymnasium's reset(seed)/step(action). Stepping after
+// the episode ended (or before the first Reset) throws instead of inventing an outcome.
+class Env {
+ public:
+  explicit Env(std::unique_ptr<BatchEnv> core);  // core must hold exactly one env
+
+  const EnvSpec& spec() const { return core_->spec(); }
+
+  // Starts an episode. With a seed the random stream restarts from it (same seed, same start);
+  // without one it continues, so consecutive episodes differ.
+  std::vector<float> Reset(std::optional<std::uint64_t> seed = std::nullopt);
+  // Throws EnvError if `action` is outside [0, num_actions) or no episode is running.
+  Transition Step(std::int64_t action);
+  // Starts an episode from a physical state; throws EnvError if the environment has none or
+  // the number of values is wrong.
+  std::vector<float> SetState(std::span<const double> state);
+  std::vector<double> GetState() const { return core_->GetState(0); }
+
+ private:
+  std::unique_ptr<BatchEnv> core_;
+  bool running_ = false;
+};
+
+// "action: expected an integer in [0, 2), got 5" unless 0 <= action < num_actions.
+void CheckAction(const EnvSpec& spec, std::int64_t action);
+
+}  // namespace colony::env

@@ -1,0 +1,207 @@
+// `colony env list | replay | bench`; see env_command.h for the usage and exit codes.
+//
+// replay prints one JSON object per step, {"obs":[...],"reward":r,"terminated":b,
+// "truncated":b}, with every number in its shortest round-trip form (float32 for obs and
+// reward), so another implementation's output can be compared exactly. It simulates the whole
+// sequence before printing, so bad input prints nothing but the error.
+#include "common/env/env_command.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/env/registry.h"
+#include "common/env/throughput.h"
+#include "common/flags.h"
+
+namespace colony {
+namespace {
+
+using env::EnvError;
+
+constexpr const char* kUsage =
+    "usage: colony env <list|replay|bench> [flags]   (colony env <subcommand> --help)\n"
+    "  list     names, parameters with defaults and ranges, observation and action specs\n"
+    "  replay   --env NAME [--seed S] [--state v1,...] --actions a0,a1,...: one JSON line "
+    "per step\n"
+    "  bench    --env NAME --envs E --seconds S: env-steps per second on one core\n";
+
+// Shortest text that reads back to the same float; JSON has no inf/nan, so those are null.
+std::string JsonNumber(float value) {
+  if (!std::isfinite(value)) return "null";
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string Shape(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+// EnvError is bad user input here: report it as a usage error naming the flag.
+[[noreturn]] void RethrowAsFlagError(const std::string& flag, const EnvError& error) {
+  throw FlagError(flag + ": " + error.what());
+}
+
+env::Env MakeEnvForFlag(const std::string& name) {
+  if (name.empty()) {
+    throw FlagError("--env: expected an environment name, got nothing; available: " +
+                    env::AvailableEnvNames());
+  }
+  try {
+    return env::MakeEnv(name);
+  } catch (const EnvError& error) {
+    RethrowAsFlagError("--env", error);
+  }
+}
+
+int RunList(int argc, char** argv) {
+  Flags flags("colony env list");
+  flags.Parse(argc, argv);
+  if (flags.help_requested()) {
+    std::fputs(flags.Help().c_str(), stdout);
+    return 0;
+  }
+  for (const auto& info : env::Registry()) {
+    const env::Env defaults = env::MakeEnv(info.name);
+    const env::EnvSpec& spec = defaults.spec();
+    std::printf("%s\n  %s\n", info.name.c_str(), info.summary.c_str());
+    for (const auto& param : info.params) {
+      const std::string range = param.range_text.empty()
+                                    ? "[" + std::to_string(param.min) + ", " +
+                                          std::to_string(param.max) + "]"
+                                    : param.range_text;
+      std::printf("  param %s=%lld in %s: %s\n", param.name.c_str(),
+                  static_cast<long long>(param.default_value), range.c_str(),
+                  param.help.c_str());
+    }
+    std::printf("  obs float32 %s, actions Discrete(%lld), episode limit %lld%s\n",
+                Shape(spec.obs_shape).c_str(), static_cast<long long>(spec.num_actions),
+                static_cast<long long>(spec.max_episode_steps),
+                info.params.empty() ? "" : " (with defaults)");
+    if (!spec.state_names.empty()) {
+      std::string names;
+      for (const auto& name : spec.state_names) names += (names.empty() ? "" : ",") + name;
+      std::printf("  --state %s\n", names.c_str());
+    }
+  }
+  return 0;
+}
+
+int RunReplay(int argc, char** argv) {
+  std::string env_name;
+  std::int64_t seed = 0;
+  std::string state_text;
+  std::string actions_text;
+  Flags flags("colony env replay --env NAME [--seed S] [--state v1,v2,...] --actions a0,a1,...");
+  flags.Add("env", &env_name, "environment, e.g. CartPole-v1 or RepeatPrevious:k=8");
+  flags.Add("seed", &seed, "run seed; the start is env 0 of rank 0 of a run with this seed",
+            /*min=*/0);
+  flags.Add("state", &state_text, "start from this physical state (CartPole: x,x_dot,theta,"
+            "theta_dot) instead of a random one");
+  flags.Add("actions", &actions_text, "comma-separated actions, one per step");
+  const auto positional = flags.Parse(argc, argv);
+  if (flags.help_requested()) {
+    std::fputs(flags.Help().c_str(), stdout);
+    return 0;
+  }
+  if (!positional.empty()) {
+    throw FlagError("colony env replay: expected only flags, got '" + positional[0] + "'");
+  }
+  env::Env environment = MakeEnvForFlag(env_name);
+  const env::EnvSpec& spec = environment.spec();
+
+  std::vector<std::int64_t> actions;
+  for (const auto& text : SplitComma(actions_text)) {
+    const std::int64_t action = ParseInt(text, "--actions");
+    try {
+      env::CheckAction(spec, action);
+    } catch (const EnvError& error) {
+      throw FlagError("--actions: step " + std::to_string(actions.size()) + ": " +
+                      error.what());
+    }
+    actions.push_back(action);
+  }
+
+  environment.Reset(env::DeriveEnvSeed(static_cast<std::uint64_t>(seed), /*rank=*/0,
+                                       /*index=*/0));
+  if (flags.WasSet("state")) {
+    std::vector<double> state;
+    for (const auto& text : SplitComma(state_text)) state.push_back(ParseDouble(text, "--state"));
+    try {
+      environment.SetState(state);
+    } catch (const EnvError& error) {
+      RethrowAsFlagError("--state", error);
+    }
+  }
+
+  std::string out;
+  for (std::size_t t = 0; t < actions.size(); ++t) {
+    env::Transition step;
+    try {
+      step = environment.Step(actions[t]);
+    } catch (const EnvError&) {  // the only way left for Step to fail
+      throw FlagError("--actions: step " + std::to_string(t) + ": the episode already ended; "
+                      "expected at most " + std::to_string(t) + " actions, got " +
+                      std::to_string(actions.size()));
+    }
+    out += "{\"obs\":[";
+    for (std::size_t i = 0; i < step.obs.size(); ++i) {
+      out += (i ? "," : "") + JsonNumber(step.obs[i]);
+    }
+    out += "],\"reward\":" + JsonNumber(step.reward) +
+           ",\"terminated\":" + (step.terminated ? "true" : "false") +
+           ",\"truncated\":" + (step.truncated ? "true" : "false") + "}\n";
+  }
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
+int RunBench(int argc, char** argv) {
+  std::string env_name = "CartPole-v1";
+  std::int64_t num_envs = 256;
+  double seconds = 2.0;
+  Flags flags("colony env bench --env NAME --envs E --seconds S");
+  flags.Add("env", &env_name, "environment, e.g. CartPole-v1 or TMaze:length=100");
+  flags.Add("envs", &num_envs, "environments stepped as one batch", /*min=*/1,
+            /*max=*/1 << 20);
+  flags.Add("seconds", &seconds, "how long to measure", /*min=*/0.001, /*max=*/3600);
+  flags.Parse(argc, argv);
+  if (flags.help_requested()) {
+    std::fputs(flags.Help().c_str(), stdout);
+    return 0;
+  }
+  MakeEnvForFlag(env_name);  // bad names fail here, as usage errors
+  const env::Throughput result =
+      env::MeasureThroughput(env_name, static_cast<int>(num_envs), seconds);
+  std::printf("%s  envs=%lld  %.0f steps/s  %.2f ns/step  (%lld steps in %.2f s, 1 thread, %s)\n",
+              env_name.c_str(), static_cast<long long>(num_envs), result.steps_per_second(),
+              result.ns_per_step(), static_cast<long long>(result.steps), result.seconds,
+              env::CpuModel().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int RunEnvCommand(int argc, char** argv) {
+  const std::string sub = argc >= 2 ? argv[1] : "";
+  if (sub == "list") return RunList(argc - 1, argv + 1);
+  if (sub == "replay") return RunReplay(argc - 1, argv + 1);
+  if (sub == "bench") return RunBench(argc - 1, argv + 1);
+  if (sub == "--help" || sub == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fputs(kUsage, stderr);
+  throw FlagError("colony env: expected a subcommand among list, replay, bench, got '" + sub +
+                  "'");
+}
+
+}  // namespace colony

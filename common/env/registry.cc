@@ -1,0 +1,149 @@
+// The table of built-in environments and the parser for `Name:key=value,...`; see registry.h.
+#include "common/env/registry.h"
+
+#include <utility>
+
+#include "common/env/cartpole.h"
+#include "common/env/memory_tasks.h"
+#include "common/flags.h"
+
+namespace colony::env {
+namespace {
+
+constexpr std::int64_t kMaxDecks = 16;
+constexpr std::int64_t kMaxTMazeLength = 1'000'000;
+
+std::string Quote(const std::string& text) { return "'" + text + "'"; }
+
+std::string RangeOf(const ParamSpec& param) {
+  if (!param.range_text.empty()) return param.range_text;
+  return "[" + std::to_string(param.min) + ", " + std::to_string(param.max) + "]";
+}
+
+std::vector<EnvInfo> BuildRegistry() {
+  std::vector<EnvInfo> envs;
+  envs.push_back({"CartPole-v1",
+                  "Gymnasium's CartPole-v1, bit for bit (float64 state, float32 obs "
+                  "[x, x_dot, theta, theta_dot], reward 1 per step, truncated at 500)",
+                  {},
+                  [](const EnvParams&, int n) { return MakeCartPole(n, /*stateless=*/false); }});
+  envs.push_back({"StatelessCartPole",
+                  "CartPole-v1 observing only [x, theta]: velocities must be inferred",
+                  {},
+                  [](const EnvParams&, int n) { return MakeCartPole(n, /*stateless=*/true); }});
+  envs.push_back(
+      {"RepeatPrevious",
+       "POPGym: output the suit of the k-th most recent card (k=1: the current one); "
+       "return in [-1, 1], memoryless about -0.5",
+       {{"decks", 1, 1, kMaxDecks, "decks of 52 cards; an episode is 52*decks-1 steps"},
+        {"k", 4, 1, kMaxDecks * kCardsPerDeck - 1, "how far back to repeat (POPGym's k)",
+         "[1, 52*decks-1]"}},
+       [](const EnvParams& p, int n) {
+         const std::int64_t decks = p.at("decks");
+         const std::int64_t k = p.at("k");
+         if (k >= decks * kCardsPerDeck) {
+           throw EnvError("RepeatPrevious: parameter k: expected an integer in [1, " +
+                          std::to_string(decks * kCardsPerDeck - 1) + "] (52*decks-1 with decks=" +
+                          std::to_string(decks) + "), got " + std::to_string(k));
+         }
+         return MakeRepeatPrevious(n, decks, k);
+       }});
+  envs.push_back({"RepeatFirst",
+                  "POPGym: output the suit of the first card at every step; return in [-1, 1], "
+                  "memoryless about -0.5",
+                  {{"decks", 1, 1, kMaxDecks,
+                    "decks of 52 cards; an episode is 52*decks-1 steps"}},
+                  [](const EnvParams& p, int n) { return MakeRepeatFirst(n, p.at("decks")); }});
+  envs.push_back({"TMaze",
+                  "passive T-maze: a cue shown only at the start, a corridor of `length` "
+                  "steps, then +1/-1 for the arm chosen; memoryless 0",
+                  {{"length", 10, 1, kMaxTMazeLength, "corridor steps between cue and junction"}},
+                  [](const EnvParams& p, int n) { return MakeTMaze(n, p.at("length")); }});
+  return envs;
+}
+
+const EnvInfo* Find(const std::string& name) {
+  for (const auto& info : Registry()) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<EnvInfo>& Registry() {
+  static const std::vector<EnvInfo> kRegistry = BuildRegistry();
+  return kRegistry;
+}
+
+std::string AvailableEnvNames() {
+  std::string names;
+  for (const auto& info : Registry()) names += (names.empty() ? "" : ", ") + info.name;
+  return names;
+}
+
+ParsedEnvName ParseEnvName(const std::string& text) {
+  const auto colon = text.find(':');
+  const std::string name = text.substr(0, colon);
+  ParsedEnvName parsed;
+  parsed.info = Find(name);
+  if (parsed.info == nullptr) {
+    throw EnvError("unknown environment " + Quote(name) + "; expected one of: " +
+                   AvailableEnvNames());
+  }
+  const EnvInfo& info = *parsed.info;
+  for (const auto& param : info.params) parsed.params[param.name] = param.default_value;
+  if (colon == std::string::npos) return parsed;
+
+  std::string known;
+  for (const auto& param : info.params) known += (known.empty() ? "" : ", ") + param.name;
+  const std::string rest = text.substr(colon + 1);
+  if (info.params.empty()) {
+    throw EnvError(name + " takes no parameters, got " + Quote(rest));
+  }
+  std::map<std::string, bool> seen;
+  std::vector<std::string> items = SplitComma(rest);
+  if (items.empty()) items.push_back("");  // "Name:" is a mistake, not "Name"
+  for (const auto& item : items) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      throw EnvError(name + ": expected key=value with a key among " + known + ", got " +
+                     Quote(item));
+    }
+    const std::string key = item.substr(0, equals);
+    const std::string value = item.substr(equals + 1);
+    const ParamSpec* spec = nullptr;
+    for (const auto& param : info.params) {
+      if (param.name == key) spec = &param;
+    }
+    if (spec == nullptr) {
+      throw EnvError(name + ": unknown parameter " + Quote(key) + "; expected one of: " + known);
+    }
+    if (seen[key]) throw EnvError(name + ": parameter " + key + " given twice");
+    seen[key] = true;
+    const std::string allowed = "expected an integer in " + RangeOf(*spec);
+    std::int64_t number = 0;
+    try {
+      number = ParseInt(value, key);
+    } catch (const FlagError&) {
+      throw EnvError(name + ": parameter " + key + ": " + allowed + ", got " + Quote(value));
+    }
+    if (number < spec->min || number > spec->max) {
+      throw EnvError(name + ": parameter " + key + ": " + allowed + ", got " + value);
+    }
+    parsed.params[key] = number;
+  }
+  return parsed;
+}
+
+std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs) {
+  if (num_envs < 1) {
+    throw EnvError("number of envs: expected an integer >= 1, got " + std::to_string(num_envs));
+  }
+  const ParsedEnvName parsed = ParseEnvName(text);
+  return parsed.info->make(parsed.params, num_envs);
+}
+
+Env MakeEnv(const std::string& text) { return Env(MakeBatchEnv(text, /*num_envs=*/1)); }
+
+}  // namespace colony::env

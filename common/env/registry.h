@@ -1,0 +1,65 @@
+// The environment registry: every built-in environment by name, with its parameters, and the
+// parser for the names users write: `Name` or `Name:key=value,key=value` ("RepeatPrevious:k=8",
+// "TMaze:length=50"). Unset parameters take their defaults.
+//
+// In: an environment name from a flag or a config. Out: a BatchEnv of any size, or an Env.
+// Bad input throws EnvError with the reason and what is allowed: an unknown name lists the
+// available ones, an unknown parameter lists the known ones, a bad value names its range.
+//
+// The table is explicit (registry.cc) rather than filled by static initialisers in each
+// environment's file: a static library drops object files nothing refers to, which would make
+// such self-registration silently lose environments.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/env/env.h"
+
+namespace colony::env {
+
+// An integer parameter. All built-in parameters are integers.
+struct ParamSpec {
+  std::string name;
+  std::int64_t default_value = 0;
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::string help;
+  // Shown instead of "[min, max]" when the allowed range depends on other parameters.
+  std::string range_text = {};
+};
+
+using EnvParams = std::map<std::string, std::int64_t>;  // every parameter, defaults filled in
+
+struct EnvInfo {
+  std::string name;
+  std::string summary;
+  std::vector<ParamSpec> params;
+  // Builds `num_envs` copies. Called with every parameter present and within [min, max];
+  // checks what depends on several parameters and throws EnvError if that fails.
+  std::function<std::unique_ptr<BatchEnv>(const EnvParams&, int num_envs)> make;
+};
+
+// All built-in environments, in the order `colony env list` shows them.
+const std::vector<EnvInfo>& Registry();
+
+// "CartPole-v1, RepeatFirst, RepeatPrevious, StatelessCartPole, TMaze"
+std::string AvailableEnvNames();
+
+struct ParsedEnvName {
+  const EnvInfo* info = nullptr;
+  EnvParams params;
+};
+
+// Parses `Name[:key=value,...]`; throws EnvError on any mistake.
+ParsedEnvName ParseEnvName(const std::string& text);
+
+// Parse and build; num_envs >= 1.
+std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs);
+Env MakeEnv(const std::string& text);
+
+}  // namespace colony::env
