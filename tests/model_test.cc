@@ -200,6 +200,8 @@ TEST(Gtrxl, BadInputIsRejectedWithExpectedAndGot) {
               std::string::npos) << e.what();
   }
   EXPECT_THROW(policy->Step(torch::zeros({2, 5}), torch::zeros({2}), memory), std::invalid_argument);
+  EXPECT_THROW(policy->Unroll(torch::zeros({0, 2, 5}), torch::zeros({0, 2}, torch::kBool), memory),
+               std::invalid_argument);
   EXPECT_THROW(policy->Step(torch::zeros({3, 5}), torch::zeros({3}, torch::kBool), memory),
                std::invalid_argument);
 }

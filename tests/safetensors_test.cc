@@ -179,6 +179,17 @@ TEST_F(SafetensorsTest, CorruptHeaderIsRefused) {
     f.write(reinterpret_cast<const char*>(&huge), 8);
   }
   ExpectRefused(path, {"header length 1099511627776 exceeds"});
+  {
+    // Duplicate keys are valid JSON to rapidjson, but not a valid safetensors header.
+    const std::string header =
+        R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+        R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+    const std::uint64_t n = header.size();
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f << header << std::string(4, '\0');
+  }
+  ExpectRefused(path, {"corrupt header", "tensor 'a'", "expected once, got twice"});
   ExpectRefused(Path("does_not_exist.safetensors"), {"cannot open"});
 }
 

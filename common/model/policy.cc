@@ -102,6 +102,7 @@ void Policy::CheckInputs(const torch::Tensor& obs, const torch::Tensor& first,
     fail("obs", "a floating-point tensor shaped " + dims + ", " + std::to_string(config_.obs_dim) + "]",
          obs.defined() ? ShapeString(obs.sizes()) + " " + c10::toString(obs.scalar_type()) : "none");
   }
+  if (obs.size(0) < 1) fail("obs", "at least one step", "T = 0");
   const auto leading = obs.sizes().slice(0, time_dims);
   if (!first.defined() || first.scalar_type() != torch::kBool || first.sizes() != leading) {
     fail("first", "a bool tensor shaped " + ShapeString(leading),

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include "common/model/json.h"
 
@@ -107,8 +108,10 @@ void WriteSafetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata) {
   NamedTensors cpu;
   std::vector<uint64_t> offsets = {0};
+  std::set<std::string> names;
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__") Fail(path, "'__metadata__' is reserved, not a tensor name");
+    if (!names.insert(name).second) Fail(path, "tensor '" + name + "': given twice");
     cpu.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous());
     offsets.push_back(offsets.back() + cpu.back().second.nbytes());
   }
@@ -192,6 +195,10 @@ SafetensorsContents ReadSafetensors(const std::string& path) {
       continue;
     }
     const std::string where = "tensor '" + name + "': ";
+    // rapidjson keeps duplicate keys; Python's reader refuses them, and so do we.
+    for (const Entry& seen : entries) {
+      if (seen.name == name) Fail(path, "corrupt header: " + where + "expected once, got twice");
+    }
     if (!v.IsObject() || !v.HasMember("dtype") || !v["dtype"].IsString() ||
         !v.HasMember("shape") || !v["shape"].IsArray() || !v.HasMember("data_offsets") ||
         !v["data_offsets"].IsArray() || v["data_offsets"].Size() != 2 ||
