@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,50 @@ TEST(Gtrxl, ColumnsShippedThroughTheWireFormUnrollLikeTheActorStepped) {
   torch::Tensor bad = memory.Flatten();
   bad[0][-1] = 0.5;
   EXPECT_THROW(policy->MemoryFromFlat(bad), std::invalid_argument);
+}
+
+TEST(Gtrxl, StepCacheIsDroppedWhenWeightsChange) {
+  // Step mode reuses the keys and values of memory rows; after any kind of weight change it must
+  // compute what a memory without a cache (a copy) gives.
+  auto policy = MakePolicy(Small(/*memory=*/4));
+  const std::int64_t e = 3;
+  torch::manual_seed(9);
+  Memory memory = policy->InitialMemory(e);
+  for (int i = 0; i < 6; ++i) {
+    policy->Step(torch::randn({e, 5}), torch::full({e}, i == 0, torch::kBool), memory);
+  }
+  ASSERT_TRUE(memory.cache.defined()) << "step mode leaves a cache";
+  const torch::Tensor all = torch::arange(e, torch::kLong);
+  ASSERT_FALSE(memory.Select(all).cache.defined()) << "copies drop it";
+  auto expect_same_as_uncached = [&](const std::string& change) {
+    const torch::Tensor obs = torch::randn({e, 5});
+    const torch::Tensor first = torch::zeros({e}, torch::kBool);
+    Memory copy = memory.Select(all);
+    const StepOutput fresh = policy->Step(obs, first, copy);
+    const StepOutput cached = policy->Step(obs, first, memory);
+    EXPECT_LE(MaxAbsDiff(fresh.logits, cached.logits), 1e-6) << change;
+    EXPECT_LE(MaxAbsDiff(fresh.values, cached.values), 1e-6) << change;
+  };
+  expect_same_as_uncached("no change");
+  {
+    torch::NoGradGuard no_grad;
+    policy->named_parameters()["blocks.0.key_value.weight"].add_(0.3);  // as an optimizer does
+  }
+  expect_same_as_uncached("in-place parameter update");
+  policy->flat_parameters().mul_(1.1);
+  expect_same_as_uncached("in-place flat buffer update");
+  auto other = MakePolicy(Small(/*memory=*/4));
+  policy->LoadFlat(other->flat_parameters(), /*version=*/5);
+  expect_same_as_uncached("LoadFlat");
+  // A raw write, as an MPI receive does, into a tensor the cache depends on; then set_version.
+  std::int64_t offset = -1;
+  for (const auto& slot : policy->layout()) {
+    if (slot.name == "blocks.1.key_value.weight") offset = slot.offset;
+  }
+  ASSERT_GE(offset, 0);
+  std::memset(policy->flat_parameters().data_ptr<float>() + offset, 0, 64 * sizeof(float));
+  policy->set_version(6);
+  expect_same_as_uncached("raw write + set_version");
 }
 
 TEST(Gtrxl, BadInputIsRejectedWithExpectedAndGot) {

@@ -1,8 +1,9 @@
 // The GTrXL network: embedding, N gated pre-norm blocks attending over [memory ; segment] with
 // Transformer-XL relative positions, a final norm, and policy and value heads.
 //
-// One code path serves both modes: Step is this Forward with T = 1, so step/unroll agreement
-// rests on the attention mask, which encodes three rules for query step t and key position j
+// One code path serves both modes: Step is this Forward with T = 1 (reusing the memory rows'
+// keys and values from the previous step, which changes results only by rounding), so
+// step/unroll agreement rests on the attention mask, which encodes three rules for query step t and key position j
 // (j < M: memory slot j; j >= M: segment step j - M):
 //   * window:  0 <= distance <= M, where distance = (M + t) - j. Step mode sees exactly the last
 //              M steps plus itself, so an unroll must not let step t see further back than that;
@@ -57,18 +58,28 @@ class BlockImpl : public torch::nn::Module {
   }
 
   // x [T, B, d] the segment, mem [M, B, d], allowed [B, T, M+T], distance [T, M+T] in [0, M],
-  // rel [M+1, d]. Returns the block's output for the segment, [T, B, d].
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mem,
+  // rel [M+1, d]. Returns the block's output for the segment, [T, B, d], and in *kv_all the keys
+  // and values of all M+T rows, [M+T, B, 2d]. `cached` (optional, [M, B, 2d]) holds the keys and
+  // values of mem already: LayerNorm and the projections act row by row, so only x is projected.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mem, const torch::Tensor& cached,
                         const torch::Tensor& allowed, const torch::Tensor& distance,
-                        const torch::Tensor& rel) {
+                        const torch::Tensor& rel, torch::Tensor* kv_all) {
     const std::int64_t t = x.size(0), b = x.size(1), m = mem.size(0), k = m + t;
     const std::int64_t h = heads_, w = head_width_;
-    torch::Tensor normed = attn_norm_(torch::cat({mem, x}, 0));  // [K, B, d]
+    torch::Tensor segment;  // normed x, [T, B, d]
+    if (cached.defined()) {
+      segment = attn_norm_(x);
+      *kv_all = torch::cat({cached, key_value_(segment)}, 0);
+    } else {
+      torch::Tensor normed = attn_norm_(torch::cat({mem, x}, 0));  // [K, B, d]
+      segment = normed.narrow(0, m, t);
+      *kv_all = key_value_(normed);
+    }
     auto split = [&](const torch::Tensor& y, std::int64_t len) {  // -> [B, H, len, w]
       return y.reshape({len, b, h, w}).permute({1, 2, 0, 3});
     };
-    torch::Tensor q = split(query_(normed.narrow(0, m, t)), t);
-    std::vector<torch::Tensor> kv = key_value_(normed).chunk(2, -1);
+    torch::Tensor q = split(query_(segment), t);
+    std::vector<torch::Tensor> kv = kv_all->chunk(2, -1);
     torch::Tensor keys = split(kv[0], k), values = split(kv[1], k);
     torch::Tensor r = position_(rel).reshape({m + 1, h, w}).permute({1, 2, 0});  // [H, w, M+1]
 
@@ -147,11 +158,20 @@ class GtrxlPolicy : public Policy {
                                       .logical_and(key_valid.t().unsqueeze(1));  // [B, T, K]
     const torch::Tensor clamped = distance.clamp(0, m);
 
+    // Step mode (one step, no gradient) reads and leaves a key/value cache (memory.h).
+    const bool step_mode = t == 1 && !torch::GradMode::is_enabled();
+    const std::int64_t generation = step_mode ? WeightsGeneration() : -1;
+    const bool use_cache = step_mode && initial.cache.defined() &&
+                           initial.cache_generation == generation && initial.cache.size(2) == b;
     torch::Tensor x = embedding_(obs);  // [T, B, d]
-    std::vector<torch::Tensor> layer_inputs;
+    std::vector<torch::Tensor> layer_inputs, caches;
     for (std::size_t l = 0; l < blocks_.size(); ++l) {
+      const auto layer = static_cast<std::int64_t>(l);
       layer_inputs.push_back(x.detach());
-      x = blocks_[l](x, mem_hidden[static_cast<std::int64_t>(l)], allowed, clamped, rel_);
+      torch::Tensor kv_all;
+      x = blocks_[l](x, mem_hidden[layer], use_cache ? initial.cache[layer] : torch::Tensor(),
+                     allowed, clamped, rel_, &kv_all);
+      if (step_mode) caches.push_back(kv_all.narrow(0, t, m));
     }
     x = final_norm_(x);
 
@@ -166,6 +186,12 @@ class GtrxlPolicy : public Policy {
     out.final_memory.valid = keep.contiguous();
     out.final_memory.hidden =
         all.narrow(1, t, m).masked_fill(keep.logical_not().view({1, m, b, 1}), 0.0).contiguous();
+    if (step_mode) {
+      // Rows of slots that were just invalidated stay in the cache: the mask gives them weight
+      // exactly 0 and their values are finite, so they cannot reach an output.
+      out.final_memory.cache = torch::stack(caches, 0);
+      out.final_memory.cache_generation = generation;
+    }
     return out;
   }
 

@@ -82,7 +82,12 @@ Memory Memory::Unflatten(const torch::Tensor& flat, std::int64_t layers, std::in
 }
 
 Memory Memory::To(const torch::TensorOptions& options) const {
-  return {hidden.to(options), valid.to(options.device())};
+  Memory moved{hidden.to(options), valid.to(options.device())};
+  if (cache.defined() && moved.hidden.is_same(hidden)) {
+    moved.cache = cache;
+    moved.cache_generation = cache_generation;
+  }
+  return moved;
 }
 
 }  // namespace colony

@@ -12,6 +12,12 @@
 //          A reset clears the whole column, so memory never spans two episodes.
 // The MLP has M = 0 and d_model = 0 here (tensors with zero elements), so the same code ships
 // and stacks it without special cases.
+//
+// Step mode also leaves a cache in the memory it advances: the keys and values of the memory
+// slots, so the next step projects only the new row instead of all M (about 3x fewer flops at
+// the default size). It is derived data, valid only for the weights that made it (the policy
+// tags it and recomputes when its weights changed); copies (Select, Stack, Clone, Flatten) drop
+// it, so it never travels and a copy simply takes one uncached step.
 #pragma once
 
 #include <torch/torch.h>
@@ -24,6 +30,8 @@ namespace colony {
 struct Memory {
   torch::Tensor hidden;  // [layers, M, B, d_model]
   torch::Tensor valid;   // [M, B] bool
+  torch::Tensor cache;   // optional [layers, M, B, 2 * d_model]: keys and values of the slots
+  std::int64_t cache_generation = -1;  // which weights made `cache` (Policy's internal tag)
 
   std::int64_t layers() const { return hidden.size(0); }
   std::int64_t length() const { return hidden.size(1); }  // M
@@ -50,6 +58,7 @@ struct Memory {
                           std::int64_t width);
 
   Memory Clone() const { return {hidden.clone(), valid.clone()}; }
+  // Keeps the cache when nothing moves (the common case: same device and dtype).
   Memory To(const torch::TensorOptions& options) const;
 };
 

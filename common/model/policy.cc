@@ -2,6 +2,7 @@
 // safetensors checkpoint, the MLP baseline, and MakePolicy. The GTrXL lives in gtrxl.cc.
 #include "common/model/policy.h"
 
+#include <atomic>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -174,6 +175,7 @@ void Policy::FlattenParameters() {
   flat_params_ = flat;
   flat_grads_ = grads;
   parameter_count_ = total;
+  generation_ = -1;  // new storage: no cache made before this may be reused
 }
 
 void Policy::RepairViews() {
@@ -198,6 +200,20 @@ void Policy::RepairViews() {
     }
     p.mutable_grad() = AliasInto(flat_grads_, slot.offset, p.sizes());
   }
+}
+
+std::int64_t Policy::WeightsGeneration() {
+  // Autograd's version counters count in-place writes: the optimizer's into each parameter,
+  // LoadFlat's and users' into the flat buffer. Their sum only grows, so a changed sum (or
+  // version) means the weights may differ from those that made a cache.
+  static std::atomic<std::int64_t> next_generation{0};
+  std::int64_t fingerprint = static_cast<std::int64_t>(flat_params_._version()) + version_;
+  for (const torch::Tensor& p : params_) fingerprint += static_cast<std::int64_t>(p._version());
+  if (generation_ < 0 || fingerprint != seen_fingerprint_) {
+    seen_fingerprint_ = fingerprint;
+    generation_ = next_generation.fetch_add(1);
+  }
+  return generation_;
 }
 
 torch::Tensor Policy::flat_parameters() {

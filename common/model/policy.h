@@ -108,6 +108,11 @@ class Policy : public torch::nn::Module {
                                const Memory& initial) = 0;
   // Subclasses call this once, at the end of their constructor, after registering everything.
   void FlattenParameters();
+  // A tag that changes whenever the weights may have changed (an in-place update of any
+  // parameter or of the flat buffer, LoadFlat, LoadSafetensors, set_version, to()), unique across
+  // policies; Memory::cache is reused only under the same tag. Writes by raw pointer into
+  // flat_parameters() are invisible to it until set_version() is called, as actors do.
+  std::int64_t WeightsGeneration();
 
  private:
   void CheckInputs(const torch::Tensor& obs, const torch::Tensor& first, const Memory& memory,
@@ -122,6 +127,8 @@ class Policy : public torch::nn::Module {
   std::vector<torch::Tensor> params_;  // in layout_ order
   torch::Tensor flat_params_;
   torch::Tensor flat_grads_;
+  std::int64_t seen_fingerprint_ = -1;  // sum of version counters behind generation_
+  std::int64_t generation_ = -1;
 };
 
 // Builds the network `config` names (after config.Validate()); weights freshly initialised.
