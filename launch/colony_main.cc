@@ -11,6 +11,7 @@
 #include "common/env/env_command.h"
 #include "common/flags.h"
 #include "common/version.h"
+#include "launch/train.h"
 
 namespace colony {
 namespace {
@@ -38,12 +39,11 @@ int NotYet(const char* what) {
                what);
   return 2;
 }
-int RunTrain(int, char**) { return NotYet("train"); }
 int RunEval(int, char**) { return NotYet("eval"); }
 
 const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> kSubcommands = {
-      {"train", "train a policy: actors and learners under mpirun, or --serial", RunTrain},
+      {"train", "train a policy: actors and learners under mpirun, or --serial", RunTrainCommand},
       {"eval", "evaluate a checkpoint on an environment", RunEval},
       {"env", "list, replay and benchmark environments", RunEnvCommand},
       {"version", "versions of Colony, LibTorch, MPI and NCCL; CUDA availability", RunVersion},

@@ -6,8 +6,8 @@
 
 namespace colony {
 
-FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma) {
-  const auto rewards = batch.rewards.to(torch::kFloat);
+FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma, double reward_scale) {
+  const auto rewards = batch.rewards.to(torch::kFloat) * reward_scale;
   const auto terminated = batch.terminated.to(torch::kFloat);
   const auto truncated = batch.truncated.to(torch::kFloat);
   FoldedRewards folded;
@@ -31,7 +31,7 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
   const auto log_mu_a = log_mu.gather(-1, actions).squeeze(-1);
   const auto log_rhos = (log_pi_a - log_mu_a).detach();
 
-  const FoldedRewards folded = FoldEpisodeEnds(batch, config.gamma);
+  const FoldedRewards folded = FoldEpisodeEnds(batch, config.gamma, config.reward_scale);
   const VTraceReturns targets = ComputeVTrace(log_rhos, folded.discounts, folded.rewards, values,
                                               bootstrap_value, config.vtrace);
 

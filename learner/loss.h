@@ -13,16 +13,10 @@
 
 #include <torch/types.h>
 
+#include "common/train_config.h"  // LossConfig
 #include "learner/vtrace.h"
 
 namespace colony {
-
-struct LossConfig {
-  double gamma = 0.99;
-  double baseline_cost = 0.5;
-  double entropy_cost = 0.01;
-  VTraceConfig vtrace;
-};
 
 struct LossBatch {
   torch::Tensor actions;            // [T, B] int64
@@ -46,7 +40,9 @@ struct FoldedRewards {
   torch::Tensor discounts;
   torch::Tensor rewards;
 };
-FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma);
+// Rewards are multiplied by `reward_scale` first; truncation values are already in the value
+// function's (scaled) units.
+FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma, double reward_scale = 1.0);
 
 LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
                       const torch::Tensor& bootstrap_value, const LossBatch& batch,

@@ -11,13 +11,9 @@
 
 #include <torch/types.h>
 
-namespace colony {
+#include "common/train_config.h"  // VTraceConfig
 
-struct VTraceConfig {
-  double rho_bar = 1.0;  // clips the importance weight in the TD error and the advantage
-  double c_bar = 1.0;    // clips the trace-cutting weight c_i
-  double lambda = 1.0;   // multiplies c_i (Retrace-style lambda); 1 is the paper's V-trace
-};
+namespace colony {
 
 struct VTraceReturns {
   torch::Tensor vs;             // [T, B] value targets

@@ -1,0 +1,120 @@
+// The actor's step loop (actors/actor.h).
+#include "actors/actor.h"
+
+#include "common/check.h"
+#include "common/env/registry.h"
+#include "common/env/rng.h"
+
+namespace colony {
+
+Actor::Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int rank,
+             std::shared_ptr<Policy> policy)
+    : env_(env::MakeBatchEnv(env_name, num_envs)),
+      policy_(std::move(policy)),
+      generator_(at::detail::createCPUGenerator(
+          env::DeriveEnvSeed(seed, static_cast<std::uint64_t>(rank), /*index=*/~0ULL))),
+      memory_(policy_->InitialMemory(num_envs)),
+      obs_(torch::zeros({num_envs, env_->spec().obs_dim})),
+      first_(torch::ones({num_envs}, torch::kBool)),
+      rewards_(torch::zeros({num_envs})),
+      terminated_(torch::zeros({num_envs}, torch::kUInt8)),
+      truncated_(torch::zeros({num_envs}, torch::kUInt8)),
+      running_return_(num_envs, 0.0),
+      running_length_(num_envs, 0) {
+  const auto& spec = env_->spec();
+  COLONY_CHECK(spec.obs_dim == policy_->config().obs_dim &&
+               spec.num_actions == policy_->config().num_actions)
+      << "policy built for obs_dim " << policy_->config().obs_dim << " and "
+      << policy_->config().num_actions << " actions, environment " << spec.name << " has "
+      << spec.obs_dim << " and " << spec.num_actions;
+  float* obs = obs_.data_ptr<float>();
+  for (int i = 0; i < num_envs; ++i) {
+    env_->Seed(i, env::DeriveEnvSeed(seed, static_cast<std::uint64_t>(rank),
+                                     static_cast<std::uint64_t>(i)));
+    env_->Reset(i, obs + i * spec.obs_dim);
+  }
+}
+
+torch::Tensor Actor::SampleActions(const torch::Tensor& logits) {
+  const auto probs = torch::softmax(logits, /*dim=*/-1);
+  return torch::multinomial(probs, /*num_samples=*/1, /*replacement=*/true, generator_)
+      .squeeze(-1);
+}
+
+torch::Tensor Actor::TruncationValues(const std::vector<std::int64_t>& envs) {
+  const auto index = torch::tensor(envs, torch::kLong);
+  Memory copy = memory_.Select(index);
+  const auto not_first = torch::zeros({index.size(0)}, torch::kBool);
+  return policy_->Step(obs_.index_select(0, index), not_first, copy).values;
+}
+
+Trajectory Actor::Rollout(std::int64_t steps) {
+  const std::int64_t num_envs = env_->num_envs();
+  const std::int64_t obs_dim = env_->spec().obs_dim;
+  Trajectory out;
+  out.obs = torch::empty({steps + 1, num_envs, obs_dim});
+  out.first = torch::empty({steps + 1, num_envs}, torch::kBool);
+  out.actions = torch::empty({steps, num_envs}, torch::kLong);
+  out.rewards = torch::empty({steps, num_envs});
+  out.terminated = torch::empty({steps, num_envs}, torch::kBool);
+  out.truncated = torch::empty({steps, num_envs}, torch::kBool);
+  out.truncation_values = torch::zeros({steps, num_envs});
+  out.behaviour_logits = torch::empty({steps, num_envs, env_->spec().num_actions});
+  out.policy_version = torch::empty({steps, num_envs}, torch::kLong);
+  out.initial_memory = memory_.Clone();
+
+  float* obs = obs_.data_ptr<float>();
+  float* rewards = rewards_.data_ptr<float>();
+  std::uint8_t* terminated = terminated_.data_ptr<std::uint8_t>();
+  std::uint8_t* truncated = truncated_.data_ptr<std::uint8_t>();
+  for (std::int64_t t = 0; t < steps; ++t) {
+    out.obs[t].copy_(obs_);
+    out.first[t].copy_(first_);
+    const StepOutput step = policy_->Step(obs_, first_, memory_);
+    const torch::Tensor actions = SampleActions(step.logits);
+    out.actions[t].copy_(actions);
+    out.behaviour_logits[t].copy_(step.logits);
+    out.policy_version[t].fill_(policy_->version());
+
+    env_->Step(actions.data_ptr<std::int64_t>(), /*auto_reset=*/false, obs, rewards, terminated,
+               truncated);
+    out.rewards[t].copy_(rewards_);
+    out.terminated[t].copy_(terminated_.to(torch::kBool));
+    out.truncated[t].copy_(truncated_.to(torch::kBool));
+
+    std::vector<std::int64_t> ended, cut;
+    for (std::int64_t i = 0; i < num_envs; ++i) {
+      running_return_[i] += rewards[i];
+      running_length_[i] += 1;
+      if (!terminated[i] && !truncated[i]) continue;
+      ended.push_back(i);
+      if (truncated[i] && !terminated[i]) cut.push_back(i);
+      finished_.push_back({running_return_[i], running_length_[i]});
+      running_return_[i] = 0;
+      running_length_[i] = 0;
+    }
+    if (!cut.empty()) {
+      const auto values = TruncationValues(cut);
+      for (std::size_t k = 0; k < cut.size(); ++k) {
+        out.truncation_values[t][cut[k]] = values[static_cast<std::int64_t>(k)];
+      }
+    }
+    first_.zero_();
+    bool* first = first_.data_ptr<bool>();
+    for (const std::int64_t i : ended) {
+      env_->Reset(static_cast<int>(i), obs + i * obs_dim);
+      first[i] = true;
+    }
+  }
+  out.obs[steps].copy_(obs_);
+  out.first[steps].copy_(first_);
+  return out;
+}
+
+std::vector<EpisodeStats> Actor::DrainEpisodes() {
+  std::vector<EpisodeStats> out;
+  out.swap(finished_);
+  return out;
+}
+
+}  // namespace colony

@@ -1,0 +1,64 @@
+// Actor: steps E environments with the current policy in step mode and cuts trajectories.
+//
+// In:  an environment name, the shared Policy (its weights and version), a seed.
+// Out: Trajectory objects of T steps (common/trajectory.h) and the episodes that finished.
+//
+// Per step: the policy sees the batch of observations with their first-of-episode flags,
+// returns logits and values; an action is sampled per env from its own seeded generator; the
+// environments step. An env whose episode ended is reset here, not inside the environment,
+// because a truncated episode's last observation is still needed: its value (computed on a
+// copy of that env's memory) bootstraps the target, since truncation is not termination.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/env/env.h"
+#include "common/model/policy.h"
+#include "common/trajectory.h"
+
+namespace colony {
+
+struct EpisodeStats {
+  double episode_return = 0;
+  std::int64_t length = 0;
+};
+
+class Actor {
+ public:
+  // Env i gets the seed env::DeriveEnvSeed(seed, rank, i); action sampling is seeded from
+  // (seed, rank) as well, so a run is reproducible per actor.
+  Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int rank,
+        std::shared_ptr<Policy> policy);
+
+  const env::EnvSpec& spec() const { return env_->spec(); }
+  int num_envs() const { return env_->num_envs(); }
+
+  // Runs `steps` steps of every env and returns them as one trajectory of E columns.
+  Trajectory Rollout(std::int64_t steps);
+
+  // Episodes finished since the last call, in the order they finished.
+  std::vector<EpisodeStats> DrainEpisodes();
+
+ private:
+  torch::Tensor SampleActions(const torch::Tensor& logits);
+  // Value of each listed env's last observation (in obs_), on a copy of its memory.
+  torch::Tensor TruncationValues(const std::vector<std::int64_t>& envs);
+
+  std::unique_ptr<env::BatchEnv> env_;
+  std::shared_ptr<Policy> policy_;
+  torch::Generator generator_;
+  Memory memory_;
+  torch::Tensor obs_;    // [E, obs_dim] float32, the environments write here
+  torch::Tensor first_;  // [E] bool
+  torch::Tensor rewards_, terminated_, truncated_;  // [E] step outputs
+  std::vector<double> running_return_;
+  std::vector<std::int64_t> running_length_;
+  std::vector<EpisodeStats> finished_;
+};
+
+}  // namespace colony

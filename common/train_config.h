@@ -1,0 +1,70 @@
+// TrainConfig: every setting of a training run, shared by `colony train --serial`, the
+// distributed runtime, checkpoints and the run directory's config.json.
+//
+// In:  command-line flags (RegisterTrainFlags binds each field to a flag whose default is the
+//      field's initial value). Out: a validated struct, and its JSON (Cereal) for the run dir.
+// Free of LibTorch: the learner turns the plain learning settings below into tensors' work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/flags.h"
+#include "common/model/model_config.h"
+
+namespace colony {
+
+struct VTraceConfig {
+  double rho_bar = 1.0;  // clips the importance weight in the TD error and the advantage
+  double c_bar = 1.0;    // clips the trace-cutting weight c_i
+  double lambda = 1.0;   // multiplies c_i; 1 is the paper's V-trace
+};
+
+struct LossConfig {
+  double gamma = 0.99;
+  double baseline_cost = 0.5;
+  double entropy_cost = 0.01;
+  double reward_scale = 1.0;  // rewards are multiplied by this in the loss (not in the metrics)
+  VTraceConfig vtrace;
+};
+
+struct OptimizerConfig {
+  std::string kind = "adam";  // "rmsprop" | "adam"
+  double learning_rate = 0.0006;
+  double rmsprop_alpha = 0.99;  // IMPALA: decay 0.99, epsilon 0.01, momentum 0
+  double rmsprop_epsilon = 0.01;
+  double rmsprop_momentum = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double grad_clip = 40.0;   // max global L2 norm of the gradient; 0 disables
+  bool linear_decay = true;  // lr * (1 - frames / total_frames)
+};
+
+struct TrainConfig {
+  std::string env = "CartPole-v1";  // registry name with parameters, e.g. RepeatPrevious:k=4
+  ModelConfig model;                // obs_dim and num_actions are filled from the environment
+  std::int64_t envs_per_actor = 16;
+  std::int64_t unroll = 32;         // T: steps per trajectory
+  std::int64_t batch = 16;          // B: trajectories (env columns) per learner step
+  std::int64_t total_frames = 1'000'000;  // environment steps over all actors
+  std::int64_t seed = 1;
+  std::string run_dir = "runs/colony";
+  double report_every_s = 5.0;      // seconds between status lines / metrics.jsonl records
+  bool serial = false;              // actors and learner in one process, no MPI
+  std::int64_t learners = 1;        // first L ranks under mpirun
+  std::int64_t threads = 1;         // torch intra-op threads per rank
+  LossConfig loss;
+  OptimizerConfig optimizer;
+
+  // Cross-field checks the flags cannot express (rho_bar >= c_bar, heads divide d_model, ...).
+  // Throws FlagError naming the flags involved.
+  void Validate() const;
+  // Pretty-printed JSON of every field (Cereal), as saved in RUN_DIR/config.json.
+  std::string ToJson() const;
+};
+
+// Binds every TrainConfig field to a flag (--env, --model, --unroll, --batch, ...).
+void RegisterTrainFlags(Flags& flags, TrainConfig* config);
+
+}  // namespace colony

@@ -1,0 +1,56 @@
+// Learner: one IMPALA update from a [T, B] batch of trajectories.
+//
+// In:  a Trajectory batch (common/trajectory.h) and the frames consumed so far (for the
+//      learning-rate schedule). Out: updated weights in the shared Policy, version + 1, and the
+//      numbers of this update (losses, learning rate, gradient norm, time per phase).
+//
+// Flow: unroll the T+1 observations from the actor's initial memory -> V-trace loss on the
+// first T -> backward -> (with several learners) all-reduce the flat gradient buffer and
+// average -> clip, optimiser step. The same code serves `colony train --serial` (no
+// collective) and the distributed learner ranks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/model/policy.h"
+#include "common/train_config.h"
+#include "common/trajectory.h"
+#include "learner/collective.h"
+#include "learner/optimizer.h"
+
+namespace colony {
+
+struct UpdateStats {
+  double total_loss = 0;
+  double policy_loss = 0;
+  double baseline_loss = 0;
+  double entropy = 0;
+  double mean_rho = 0;
+  double learning_rate = 0;
+  double grad_norm = 0;
+  std::int64_t version = 0;  // weights version after this update
+  double forward_s = 0;
+  double backward_s = 0;
+  double allreduce_s = 0;
+  double optimizer_s = 0;
+};
+
+class Learner {
+ public:
+  // `collective` may be null (one learner); it must outlive the Learner.
+  Learner(std::shared_ptr<Policy> policy, const TrainConfig& config, Collective* collective);
+
+  UpdateStats Update(const Trajectory& batch, std::int64_t frames);
+
+  Policy& policy() { return *policy_; }
+  Optimizer& optimizer() { return optimizer_; }
+
+ private:
+  std::shared_ptr<Policy> policy_;
+  LossConfig loss_config_;
+  Collective* collective_;
+  Optimizer optimizer_;
+};
+
+}  // namespace colony

@@ -1,0 +1,51 @@
+// The optimiser side of the learner: RMSProp (IMPALA's defaults) or Adam, a learning rate that
+// decays linearly to zero over the frame budget, and gradient-norm clipping.
+//
+// In: the model's parameters and their gradients (one flat buffer after the all-reduce).
+// Out: updated parameters; the learning rate actually used is reported for the metrics.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/train_config.h"  // OptimizerConfig
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace colony {
+
+class Optimizer {
+ public:
+  Optimizer(std::vector<torch::Tensor> parameters, const OptimizerConfig& config,
+            std::int64_t total_frames);
+  ~Optimizer();
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  // The learning rate at `frames` consumed.
+  double LearningRateAt(std::int64_t frames) const;
+
+  struct StepInfo {
+    double learning_rate = 0;
+    double grad_norm = 0;  // before clipping
+  };
+  // Clips the gradients, sets the learning rate for `frames` and applies one update.
+  StepInfo Step(std::int64_t frames);
+  void ZeroGrad();
+
+  torch::optim::Optimizer& impl() { return *impl_; }
+
+ private:
+  std::vector<torch::Tensor> parameters_;
+  OptimizerConfig config_;
+  std::int64_t total_frames_;
+  std::unique_ptr<torch::optim::Optimizer> impl_;
+};
+
+}  // namespace colony
