@@ -48,7 +48,7 @@ torch::Tensor Actor::TruncationValues(const std::vector<std::int64_t>& envs) {
   return policy_->Step(obs_.index_select(0, index), not_first, copy).values;
 }
 
-Trajectory Actor::Rollout(std::int64_t steps) {
+Trajectory Actor::Rollout(std::int64_t steps, const std::function<void()>& before_step) {
   const std::int64_t num_envs = env_->num_envs();
   const std::int64_t obs_dim = env_->spec().obs_dim;
   Trajectory out;
@@ -68,6 +68,7 @@ Trajectory Actor::Rollout(std::int64_t steps) {
   std::uint8_t* terminated = terminated_.data_ptr<std::uint8_t>();
   std::uint8_t* truncated = truncated_.data_ptr<std::uint8_t>();
   for (std::int64_t t = 0; t < steps; ++t) {
+    if (before_step) before_step();
     out.obs[t].copy_(obs_);
     out.first[t].copy_(first_);
     const StepOutput step = policy_->Step(obs_, first_, memory_);
@@ -89,7 +90,7 @@ Trajectory Actor::Rollout(std::int64_t steps) {
       if (!terminated[i] && !truncated[i]) continue;
       ended.push_back(i);
       if (truncated[i] && !terminated[i]) cut.push_back(i);
-      finished_.push_back({running_return_[i], running_length_[i]});
+      finished_.push_back({static_cast<int>(i), running_return_[i], running_length_[i]});
       running_return_[i] = 0;
       running_length_[i] = 0;
     }

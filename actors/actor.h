@@ -13,20 +13,19 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/env/env.h"
+#include "common/env/vector_env.h"  // EpisodeStats
 #include "common/model/policy.h"
 #include "common/trajectory.h"
 
 namespace colony {
 
-struct EpisodeStats {
-  double episode_return = 0;
-  std::int64_t length = 0;
-};
+using env::EpisodeStats;  // {env_index, episode_return, length}
 
 class Actor {
  public:
@@ -39,7 +38,9 @@ class Actor {
   int num_envs() const { return env_->num_envs(); }
 
   // Runs `steps` steps of every env and returns them as one trajectory of E columns.
-  Trajectory Rollout(std::int64_t steps);
+  // `before_step`, if given, runs before each step: the distributed actor polls for newer
+  // weights there, so a new version takes effect at a step boundary.
+  Trajectory Rollout(std::int64_t steps, const std::function<void()>& before_step = {});
 
   // Episodes finished since the last call, in the order they finished.
   std::vector<EpisodeStats> DrainEpisodes();

@@ -57,7 +57,8 @@ class CheckFailure {
     }                                                                                       \
   } while (0)
 
-#define COLONY_CHECK(cond) \
-  if (cond) {              \
-  } else                   \
-    ::colony::internal::CheckFailure(#cond, __FILE__, __LINE__).stream()
+// Variadic so that a condition with unparenthesised commas (braced initialisers) still works.
+#define COLONY_CHECK(...) \
+  if (__VA_ARGS__) {      \
+  } else                  \
+    ::colony::internal::CheckFailure(#__VA_ARGS__, __FILE__, __LINE__).stream()

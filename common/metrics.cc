@@ -1,13 +1,11 @@
 // JSONL metrics and status lines (common/metrics.h), and the small file helpers they need.
 #include "common/metrics.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "common/files.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
 
 namespace colony {
@@ -56,8 +54,7 @@ std::string MetricsRecord::ToStatusLine(const std::vector<std::string>& keys) co
 }
 
 MetricsWriter::MetricsWriter(const std::string& path) : path_(path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) MakeDirectories(parent.string());
+  MakeDirectories(ParentDirectory(path));
   file_ = std::fopen(path.c_str(), "a");
   if (file_ == nullptr) {
     throw std::runtime_error("cannot open metrics file " + path + ": " + ErrnoText());
@@ -72,43 +69,6 @@ void MetricsWriter::Write(const MetricsRecord& record) {
   const std::string line = record.ToJson() + "\n";
   if (std::fputs(line.c_str(), file_) < 0 || std::fflush(file_) != 0) {
     throw std::runtime_error("cannot write metrics file " + path_ + ": " + ErrnoText());
-  }
-}
-
-void MakeDirectories(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error || !std::filesystem::is_directory(dir)) {
-    throw std::runtime_error("cannot create directory " + dir + ": " +
-                             (error ? error.message() : std::string("not a directory")));
-  }
-}
-
-void WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create " + temp + ": " + ErrnoText());
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string reason = ErrnoText();
-      ::close(fd);
-      ::unlink(temp.c_str());
-      throw std::runtime_error("cannot write " + temp + ": " + reason);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string reason = ErrnoText();
-    ::unlink(temp.c_str());
-    throw std::runtime_error("cannot flush " + temp + ": " + reason);
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string reason = ErrnoText();
-    ::unlink(temp.c_str());
-    throw std::runtime_error("cannot rename " + temp + " to " + path + ": " + reason);
   }
 }
 

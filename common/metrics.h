@@ -44,9 +44,4 @@ class MetricsWriter {
   std::FILE* file_ = nullptr;
 };
 
-// Creates `dir` and its parents; throws std::runtime_error with the reason if it cannot.
-void MakeDirectories(const std::string& dir);
-// Writes `text` to `path` atomically: a temporary file beside it, fsync, rename.
-void WriteFileAtomically(const std::string& path, const std::string& text);
-
 }  // namespace colony

@@ -25,7 +25,9 @@ void Serialize(Archive& ar, const TrainConfig& c) {
      cereal::make_nvp("total_frames", c.total_frames), cereal::make_nvp("seed", c.seed),
      cereal::make_nvp("run_dir", c.run_dir), cereal::make_nvp("report_every", c.report_every_s),
      cereal::make_nvp("serial", c.serial), cereal::make_nvp("learners", c.learners),
-     cereal::make_nvp("threads", c.threads), cereal::make_nvp("gamma", l.gamma),
+     cereal::make_nvp("threads", c.threads), cereal::make_nvp("peer_timeout", c.peer_timeout_s),
+     cereal::make_nvp("max_policy_lag", c.max_policy_lag),
+     cereal::make_nvp("send_credits", c.send_credits), cereal::make_nvp("gamma", l.gamma),
      cereal::make_nvp("rho_bar", l.vtrace.rho_bar), cereal::make_nvp("c_bar", l.vtrace.c_bar),
      cereal::make_nvp("lambda", l.vtrace.lambda),
      cereal::make_nvp("baseline_cost", l.baseline_cost),
@@ -60,6 +62,11 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
   flags.Add("serial", &c->serial, "actors and learner in one process, no MPI (deterministic)");
   flags.Add("learners", &c->learners, "L: the first L ranks learn, the rest act", 1, 4096);
   flags.Add("threads", &c->threads, "torch intra-op threads per process", 1, 256);
+  flags.Add("peer-timeout", &c->peer_timeout_s,
+            "seconds any rank waits for another before ending the job with an error", 0.1, 86400.0);
+  flags.Add("max-policy-lag", &c->max_policy_lag,
+            "drop trajectories acted on by weights this many versions old; 0 keeps all", 0, kMaxInt);
+  flags.Add("send-credits", &c->send_credits, "trajectory sends an actor keeps in flight", 1, 64);
   flags.Add("gamma", &c->loss.gamma, "discount", 0.0, 1.0);
   flags.Add("rho-bar", &c->loss.vtrace.rho_bar, "V-trace importance-weight clip", 0.0);
   flags.Add("c-bar", &c->loss.vtrace.c_bar, "V-trace trace clip (<= --rho-bar)", 0.0);

@@ -54,6 +54,9 @@ struct TrainConfig {
   bool serial = false;              // actors and learner in one process, no MPI
   std::int64_t learners = 1;        // first L ranks under mpirun
   std::int64_t threads = 1;         // torch intra-op threads per rank
+  double peer_timeout_s = 120.0;    // bound on every wait for another rank
+  std::int64_t max_policy_lag = 0;  // drop trajectories staler than this many versions; 0 = keep
+  std::int64_t send_credits = 2;    // trajectory sends an actor keeps in flight
   LossConfig loss;
   OptimizerConfig optimizer;
 

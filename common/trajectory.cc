@@ -27,6 +27,21 @@ Trajectory Trajectory::Columns(std::int64_t begin, std::int64_t count) const {
   return out;
 }
 
+Trajectory Trajectory::To(const torch::Device& device) const {
+  Trajectory out;
+  out.obs = obs.to(device);
+  out.first = first.to(device);
+  out.actions = actions.to(device);
+  out.rewards = rewards.to(device);
+  out.terminated = terminated.to(device);
+  out.truncated = truncated.to(device);
+  out.truncation_values = truncation_values.to(device);
+  out.behaviour_logits = behaviour_logits.to(device);
+  out.policy_version = policy_version.to(device);
+  out.initial_memory = initial_memory.To(torch::TensorOptions().device(device));
+  return out;
+}
+
 Trajectory Trajectory::Concat(const std::vector<Trajectory>& parts) {
   if (parts.empty()) throw std::invalid_argument("Trajectory::Concat: no trajectories");
   auto join = [&](torch::Tensor Trajectory::*field) {

@@ -34,6 +34,8 @@ struct Trajectory {
 
   // The env columns `begin .. begin+count-1`, sharing no storage with this trajectory.
   Trajectory Columns(std::int64_t begin, std::int64_t count) const;
+  // Every tensor (and the memory) on `device`.
+  Trajectory To(const torch::Device& device) const;
   // Joins trajectories of equal T side by side: the learner's [T, B] batch.
   static Trajectory Concat(const std::vector<Trajectory>& parts);
 };

@@ -1,18 +1,65 @@
-// `colony train` flag handling (launch/train.h).
+// `colony train` (launch/train.h): flags, then the serial trainer or, under mpirun, the role
+// this rank plays. Configuration mistakes are caught before any MPI traffic, so every rank of
+// a misconfigured job exits 2 with the same one-line message (printed once, by rank 0).
 #include "launch/train.h"
 
 #include <cstdio>
 
-#include "common/env/env.h"
+#include "actors/actor_runtime.h"
+#include "common/check.h"
+#include "common/env/registry.h"
 #include "common/flags.h"
+#include "common/mpi_session.h"
+#include "common/runtime.h"
 #include "common/train_config.h"
 #include "launch/train_serial.h"
+#include "learner/learner_runtime.h"
 
 namespace colony {
+namespace {
+
+// Everything that can be checked without running: flags, environment name, model shape.
+void CheckConfig(const TrainConfig& config) {
+  config.Validate();
+  try {
+    const auto probe = env::MakeBatchEnv(config.env, 1);
+    ModelConfig model = config.model;
+    model.obs_dim = probe->spec().obs_dim;
+    model.num_actions = probe->spec().num_actions;
+    model.Validate();
+  } catch (const env::EnvError& error) {
+    throw FlagError(std::string("--env: ") + error.what());
+  } catch (const ModelConfigError& error) {
+    throw FlagError(error.what());
+  }
+}
+
+int RunDistributed(int argc, char** argv, const TrainConfig& config) {
+  MpiSession mpi(&argc, &argv);
+  InstallStopSignalHandlers();
+  const auto layout = [&] {
+    try {
+      return RoleLayout(mpi.rank(), mpi.size(), static_cast<int>(config.learners));
+    } catch (const FlagError& error) {
+      if (mpi.rank() == 0) std::fprintf(stderr, "colony: %s\n", error.what());
+      throw ExitCode{2};
+    }
+  }();
+  // Collective over the world: learners get a communicator of their own for gradients.
+  MPI_Comm role_comm = MPI_COMM_NULL;
+  MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, layout.is_learner() ? 0 : 1, mpi.rank(), &role_comm));
+  const int code = layout.is_learner()
+                       ? RunLearnerRole(config, layout, role_comm, mpi.local_rank())
+                       : RunActorRole(config, layout);
+  MPI_CHECK(MPI_Comm_free(&role_comm));
+  return code;
+}
+
+}  // namespace
 
 int RunTrainCommand(int argc, char** argv) {
   TrainConfig config;
-  Flags flags("colony train [--serial] [flags]");
+  Flags flags("colony train [--serial] [flags]   (distributed: mpirun -n N colony train ...)");
   RegisterTrainFlags(flags, &config);
   const auto positional = flags.Parse(argc, argv);
   if (flags.help_requested()) {
@@ -22,20 +69,16 @@ int RunTrainCommand(int argc, char** argv) {
   if (!positional.empty()) {
     throw FlagError("unexpected argument '" + positional.front() + "' (flags start with --)");
   }
-  config.Validate();
-  if (!config.serial) {
-    std::fprintf(stderr, "colony train: only --serial is available in this build; the "
-                         "distributed runtime (mpirun) is not implemented yet\n");
-    return 2;
+  CheckConfig(config);
+  if (config.serial) {
+    RunSerialTraining(config);
+    return 0;
   }
   try {
-    RunSerialTraining(config);
-  } catch (const env::EnvError& error) {
-    throw FlagError(std::string("--env: ") + error.what());
-  } catch (const ModelConfigError& error) {
-    throw FlagError(error.what());
+    return RunDistributed(argc, argv, config);
+  } catch (const ExitCode& exit) {
+    return exit.code;
   }
-  return 0;
 }
 
 }  // namespace colony

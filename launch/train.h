@@ -4,6 +4,11 @@
 
 namespace colony {
 
+// Thrown to leave a subcommand with an exit code after the message was already printed.
+struct ExitCode {
+  int code;
+};
+
 // argv[0] is "train". Returns the process exit code.
 int RunTrainCommand(int argc, char** argv);
 

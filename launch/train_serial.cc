@@ -11,47 +11,21 @@
 
 #include "actors/actor.h"
 #include "common/env/registry.h"
+#include "common/episode_window.h"
+#include "common/files.h"
 #include "common/metrics.h"
+#include "learner/batch_assembler.h"
 #include "learner/learner.h"
+#include "learner/report.h"
 
 namespace colony {
 namespace {
-
-// The mean return and length of the last 100 finished episodes (IMPALA's reporting window).
-class EpisodeWindow {
- public:
-  void Add(const EpisodeStats& episode) {
-    ++count_;
-    window_.push_back(episode);
-    if (window_.size() > kSize) window_.pop_front();
-  }
-  std::int64_t count() const { return count_; }
-  double MeanReturn() const {
-    return Mean([](const EpisodeStats& e) { return e.episode_return; });
-  }
-  double MeanLength() const {
-    return Mean([](const EpisodeStats& e) { return static_cast<double>(e.length); });
-  }
-
- private:
-  static constexpr std::size_t kSize = 100;
-  template <class F>
-  double Mean(F field) const {
-    if (window_.empty()) return std::nan("");
-    double sum = 0;
-    for (const auto& e : window_) sum += field(e);
-    return sum / static_cast<double>(window_.size());
-  }
-  std::deque<EpisodeStats> window_;
-  std::int64_t count_ = 0;
-};
 
 ModelConfig ModelFor(const TrainConfig& config) {
   const auto probe = env::MakeBatchEnv(config.env, /*num_envs=*/1);
   ModelConfig model = config.model;
   model.obs_dim = probe->spec().obs_dim;
   model.num_actions = probe->spec().num_actions;
-  model.Validate();
   return model;
 }
 
@@ -81,9 +55,8 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
   SerialResult result;
   EpisodeWindow episodes;
   UpdateStats last;
-  std::vector<Trajectory> pending;
-  std::int64_t pending_columns = 0;
-  std::int64_t lag_min = 0, lag_max = 0, lag_sum = 0, lag_count = 0;
+  BatchAssembler assembler(config.batch);
+  PolicyLag lag;
   const auto start = Clock::now();
   auto last_report = start;
   std::int64_t frames_at_last_report = 0;
@@ -99,45 +72,26 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
         .Add("episode_return_mean", episodes.MeanReturn())
         .Add("episode_length_mean", episodes.MeanLength())
         .Add("episodes", episodes.count())
-        .Add("fps", fps)
-        .Add("policy_lag_min", lag_count ? static_cast<double>(lag_min) : std::nan(""))
-        .Add("policy_lag_mean", lag_count ? static_cast<double>(lag_sum) / lag_count : std::nan(""))
-        .Add("policy_lag_max", lag_count ? static_cast<double>(lag_max) : std::nan(""))
-        .Add("total_loss", last.total_loss)
-        .Add("policy_loss", last.policy_loss)
-        .Add("baseline_loss", last.baseline_loss)
-        .Add("entropy", last.entropy)
-        .Add("learning_rate", last.learning_rate)
-        .Add("grad_norm", last.grad_norm);
+        .Add("fps", fps);
+    lag.AddTo(record);
+    AddUpdateStats(record, last);
     metrics.Write(record);
     std::printf("%s\n", record.ToStatusLine({"frames", "fps", "episodes", "episode_return_mean",
                                              "learner_steps", "entropy"}).c_str());
     std::fflush(stdout);
     last_report = now;
     frames_at_last_report = result.frames;
-    lag_count = 0;
+    lag = PolicyLag();
   };
 
   while (result.frames < config.total_frames) {
-    pending.push_back(actor.Rollout(config.unroll));
-    pending_columns += config.envs_per_actor;
+    assembler.Add(actor.Rollout(config.unroll));
     result.frames += config.unroll * config.envs_per_actor;
     for (const auto& episode : actor.DrainEpisodes()) episodes.Add(episode);
 
-    while (pending_columns >= config.batch) {
-      Trajectory all = pending.size() == 1 ? pending.front() : Trajectory::Concat(pending);
-      pending.clear();
-      const Trajectory batch = all.Columns(0, config.batch);
-      pending_columns -= config.batch;
-      if (pending_columns > 0) pending.push_back(all.Columns(config.batch, pending_columns));
-
-      const auto lag = policy->version() - batch.policy_version;
-      lag_min = lag_count ? std::min(lag_min, lag.min().item<std::int64_t>())
-                          : lag.min().item<std::int64_t>();
-      lag_max = lag_count ? std::max(lag_max, lag.max().item<std::int64_t>())
-                          : lag.max().item<std::int64_t>();
-      lag_sum += lag.sum().item<std::int64_t>();
-      lag_count += lag.numel();
+    while (assembler.Ready()) {
+      const Trajectory batch = assembler.Take();
+      lag.Add(policy->version() - batch.policy_version);
 
       last = learner.Update(batch, result.frames);
       ++result.learner_steps;

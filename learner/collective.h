@@ -7,7 +7,8 @@
 // Every operation is bounded: if it has not completed within `timeout`, the job is aborted with
 // a message naming this rank, the operation and the communicator, never a silent hang.
 //
-// Thread use: call from one thread at a time (the process's MPI-owning thread for MPI).
+// Thread use: one thread at a time per collective. The MPI backend takes MpiMutex()
+// (common/runtime.h) around each MPI call, so a receive thread may use MPI meanwhile.
 #pragma once
 
 #include <mpi.h>

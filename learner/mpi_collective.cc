@@ -2,10 +2,12 @@
 // deadline, so a dead or stuck peer ends the job with a message instead of a hang.
 #include <chrono>
 #include <limits>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "common/check.h"
+#include "common/runtime.h"  // MpiMutex: a receive thread shares MPI
 #include "learner/collective.h"
 
 namespace colony {
@@ -30,14 +32,20 @@ class MpiCollective final : public Collective {
 
   void AllReduceSum(float* data, std::size_t count) override {
     MPI_Request request = MPI_REQUEST_NULL;
-    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, CheckedCount(count), MPI_FLOAT, MPI_SUM, comm_,
-                             &request));
+    {
+      std::lock_guard<std::mutex> lock(MpiMutex());
+      MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, CheckedCount(count), MPI_FLOAT, MPI_SUM,
+                               comm_, &request));
+    }
     Wait(&request, "all-reduce (sum) of " + std::to_string(count) + " floats");
   }
 
   void Broadcast(float* data, std::size_t count, int root) override {
     MPI_Request request = MPI_REQUEST_NULL;
-    MPI_CHECK(MPI_Ibcast(data, CheckedCount(count), MPI_FLOAT, root, comm_, &request));
+    {
+      std::lock_guard<std::mutex> lock(MpiMutex());
+      MPI_CHECK(MPI_Ibcast(data, CheckedCount(count), MPI_FLOAT, root, comm_, &request));
+    }
     Wait(&request, "broadcast of " + std::to_string(count) + " floats from rank " +
                        std::to_string(root));
   }
@@ -59,7 +67,7 @@ class MpiCollective final : public Collective {
     const auto deadline = start + timeout_;
     int done = 0;
     for (int spins = 0; !done; ++spins) {
-      MPI_CHECK(MPI_Test(request, &done, MPI_STATUS_IGNORE));
+      done = TestLocked(request);
       if (done) break;
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {

@@ -6,12 +6,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "actors/actor.h"
 #include "common/env/registry.h"
+#include "common/files.h"
 #include "launch/train_serial.h"
 #include "learner/learner.h"
 
@@ -98,8 +98,8 @@ TrainConfig SmallRun(const std::string& dir, std::int64_t seed) {
   config.total_frames = 2048;
   config.seed = seed;
   config.report_every_s = 1e9;  // only the final record
-  config.run_dir = (std::filesystem::temp_directory_path() / dir).string();
-  std::filesystem::remove_all(config.run_dir);
+  config.run_dir = TempPath(dir);
+  RemoveTree(config.run_dir);
   return config;
 }
 

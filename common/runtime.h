@@ -1,0 +1,62 @@
+// What every rank of a distributed run shares: who is who (RoleLayout), the MPI tags, the lock
+// that serialises MPI calls between a process's threads, stop signals, and bounded waits.
+//
+// Roles: the first L ranks of MPI_COMM_WORLD learn, the rest act; actor a (world rank L + a)
+// belongs to learner a mod L. Tags: trajectories (and an actor's final "done") travel on
+// kTagTrajectory, weights (and a learner's "stop") on kTagControl; each channel is ordered
+// per pair of ranks (MPI's non-overtaking rule), which the shutdown protocol relies on.
+#pragma once
+
+#include <mpi.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace colony {
+
+inline constexpr int kTagTrajectory = 101;
+inline constexpr int kTagControl = 102;
+
+class RoleLayout {
+ public:
+  // Throws FlagError unless 1 <= learners < world_size.
+  RoleLayout(int world_rank, int world_size, int learners);
+
+  int rank() const { return rank_; }
+  int learners() const { return learners_; }
+  int actors() const { return size_ - learners_; }
+  bool is_learner() const { return rank_ < learners_; }
+  // The learner rank that serves actor rank `actor_rank`.
+  int LearnerOf(int actor_rank) const { return (actor_rank - learners_) % learners_; }
+  // The actor ranks a learner serves, ascending.
+  std::vector<int> ActorsOf(int learner_rank) const;
+  std::string Describe() const;  // "rank 3: actor 1 of 4, learner 0"
+
+ private:
+  int rank_;
+  int size_;
+  int learners_;
+};
+
+// Every MPI call of a process happens under this lock (MPI_THREAD_SERIALIZED): a learner's
+// receive thread and its main thread (collectives) both talk to MPI.
+std::mutex& MpiMutex();
+
+// SIGINT and SIGTERM set a flag instead of killing the process, so that ranks can stop in
+// order (mpirun forwards both signals to every rank). A second signal of the same kind
+// restores the default action, so an impatient user can still kill a run.
+void InstallStopSignalHandlers();
+bool StopRequested();
+int StopSignal();  // the signal that asked, or 0
+
+// Tests `request` (taking MpiMutex for each test) until it completes. Past `timeout` it ends the
+// job with FailAndAbort naming this rank and `what`, which should name the peer
+// ("sending a trajectory to learner rank 0"). Returns the completed status.
+MPI_Status WaitBounded(MPI_Request* request, std::chrono::milliseconds timeout,
+                       const std::string& what);
+// One locked MPI_Test; true when the request completed (the request is then MPI_REQUEST_NULL).
+bool TestLocked(MPI_Request* request);
+
+}  // namespace colony

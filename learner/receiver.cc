@@ -1,0 +1,254 @@
+// The learner's communication thread (learner/receiver.h).
+#include "learner/receiver.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "common/check.h"
+
+namespace colony {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Logs the first few drops of each kind in full, then one in a hundred, so a peer that sends
+// garbage cannot flood the log.
+bool ShouldLog(std::int64_t count) { return count <= 10 || count % 100 == 0; }
+
+}  // namespace
+
+Receiver::Receiver(const RoleLayout& layout, TrajectoryGeometry geometry,
+                   std::size_t queue_capacity, std::chrono::milliseconds timeout)
+    : layout_(layout),
+      geometry_(geometry),
+      capacity_(queue_capacity),
+      timeout_(timeout),
+      actors_(layout.ActorsOf(layout.rank())) {
+  const auto now = Clock::now();
+  for (const int actor : actors_) {
+    last_heard_[actor] = now;
+    done_[actor] = false;
+  }
+  EncodeStop(stop_bytes_);
+  thread_ = std::thread([this] { Run(); });
+}
+
+Receiver::~Receiver() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_requested_ = true;
+    }
+    thread_.join();
+  }
+}
+
+bool Receiver::Pop(DecodedTrajectory* out, std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!queue_changed_.wait_for(lock, wait, [this] { return !queue_.empty(); })) return false;
+  *out = std::move(queue_.front());
+  queue_.pop_front();
+  return true;
+}
+
+void Receiver::PublishWeights(const torch::Tensor& flat, std::int64_t version) {
+  auto bytes = std::make_shared<std::vector<std::byte>>();
+  EncodeWeights(flat, version, *bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  latest_weights_ = std::move(bytes);
+  latest_version_ = version;
+}
+
+void Receiver::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutdown_requested_ = true;
+    // Queued but never trained on: accounted for as drained.
+    counters_.drained += static_cast<std::int64_t>(queue_.size());
+    queue_.clear();
+  }
+  thread_.join();  // the thread itself bounds the wait and aborts with the silent ranks
+}
+
+std::size_t Receiver::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+ReceiverCounters Receiver::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+std::string Receiver::SilentActors() const {
+  std::vector<std::pair<double, int>> silence;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = Clock::now();
+    for (const auto& [rank, when] : last_heard_) {
+      silence.emplace_back(std::chrono::duration<double>(now - when).count(), rank);
+    }
+  }
+  std::sort(silence.rbegin(), silence.rend());
+  std::ostringstream out;
+  for (std::size_t i = 0; i < silence.size() && i < 8; ++i) {
+    out << (i ? ", " : "") << "rank " << silence[i].second << " (" << static_cast<int>(silence[i].first)
+        << " s)";
+  }
+  return out.str();
+}
+
+void Receiver::Run() {
+  bool stops_sent = false;
+  auto stop_time = Clock::time_point::max();
+  while (true) {
+    bool progress = ReceiveOne();
+    if (!stops_sent) progress = FanOutWeights() || progress;
+    bool shutdown = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown = shutdown_requested_;
+    }
+    if (shutdown && !stops_sent) {
+      SendStops();
+      stops_sent = true;
+      stop_time = Clock::now();
+    }
+    if (stops_sent) {
+      std::vector<int> waiting;
+      for (const auto& [rank, done] : done_) {
+        if (!done) waiting.push_back(rank);
+      }
+      bool sends_done = true;
+      for (auto& request : stop_requests_) sends_done = TestLocked(&request) && sends_done;
+      for (auto& [rank, send] : weights_sends_) {
+        sends_done = TestLocked(&send.request) && sends_done;
+      }
+      if (waiting.empty() && sends_done) break;
+      if (Clock::now() - stop_time > timeout_) {
+        std::ostringstream detail;
+        detail << "learner rank " << layout_.rank() << " timed out after " << timeout_.count()
+               << " ms waiting for 'done' from actor rank(s)";
+        for (const int rank : waiting) detail << " " << rank;
+        if (!sends_done) detail << " (and for its stop/weights sends to complete)";
+        FailAndAbort("Colony", "Receiver shutdown", detail.str(), __FILE__, __LINE__);
+      }
+    }
+    if (!progress) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  finished_ = true;
+}
+
+bool Receiver::ReceiveOne() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= capacity_ && !shutdown_requested_) return false;  // back-pressure
+  }
+  int found = 0;
+  MPI_Message message;
+  MPI_Status status;
+  {
+    std::lock_guard<std::mutex> lock(MpiMutex());
+    MPI_CHECK(MPI_Improbe(MPI_ANY_SOURCE, kTagTrajectory, MPI_COMM_WORLD, &found, &message,
+                          &status));
+    if (!found) return false;
+    int bytes = 0;
+    MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &bytes));
+    buffer_.resize(static_cast<std::size_t>(bytes));
+    MPI_CHECK(MPI_Mrecv(buffer_.data(), bytes, MPI_BYTE, &message, MPI_STATUS_IGNORE));
+  }
+  HandleMessage(status.MPI_SOURCE);
+  return true;
+}
+
+void Receiver::HandleMessage(int source) {
+  const bool ours = done_.count(source) > 0;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!ours) {
+    if (ShouldLog(++counters_.foreign)) {
+      std::fprintf(stderr, "[colony] learner rank %d: dropped a message from rank %d, which is "
+                   "not one of its actors\n", layout_.rank(), source);
+    }
+    return;
+  }
+  last_heard_[source] = Clock::now();
+  const bool draining = shutdown_requested_;
+  lock.unlock();
+
+  const auto kind = PeekKind(buffer_);
+  std::string error;
+  if (const auto* bad = std::get_if<std::string>(&kind)) {
+    error = *bad;
+  } else if (std::get<MessageKind>(kind) == MessageKind::kStop) {
+    done_[source] = true;
+    return;
+  } else if (draining) {
+    lock.lock();
+    ++counters_.drained;
+    return;
+  } else {
+    auto decoded = DecodeTrajectory(buffer_, geometry_);
+    if (auto* good = std::get_if<DecodedTrajectory>(&decoded)) {
+      if (good->actor_rank == source) {
+        lock.lock();
+        queue_.push_back(std::move(*good));
+        ++counters_.received;
+        lock.unlock();
+        queue_changed_.notify_one();
+        return;
+      }
+      error = "message says actor rank " + std::to_string(good->actor_rank) + ", sent by rank " +
+              std::to_string(source);
+    } else {
+      error = std::get<std::string>(decoded);
+    }
+  }
+  lock.lock();
+  if (ShouldLog(++counters_.malformed)) {
+    std::fprintf(stderr, "[colony] learner rank %d: dropped a malformed trajectory from rank "
+                 "%d: %s (%lld dropped so far)\n", layout_.rank(), source, error.c_str(),
+                 static_cast<long long>(counters_.malformed));
+  }
+}
+
+bool Receiver::FanOutWeights() {
+  std::shared_ptr<const std::vector<std::byte>> latest;
+  std::int64_t version = -1;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    latest = latest_weights_;
+    version = latest_version_;
+  }
+  if (!latest) return false;
+  bool progress = false;
+  for (const int actor : actors_) {
+    WeightsSend& send = weights_sends_[actor];
+    if (send.version >= version) continue;
+    if (send.request != MPI_REQUEST_NULL && !TestLocked(&send.request)) continue;
+    send.bytes = latest;
+    send.version = version;
+    {
+      std::lock_guard<std::mutex> lock(MpiMutex());
+      MPI_CHECK(MPI_Isend(send.bytes->data(), static_cast<int>(send.bytes->size()), MPI_BYTE,
+                          actor, kTagControl, MPI_COMM_WORLD, &send.request));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counters_.weights_sent;
+    progress = true;
+  }
+  return progress;
+}
+
+void Receiver::SendStops() {
+  std::lock_guard<std::mutex> lock(MpiMutex());
+  for (const int actor : actors_) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    MPI_CHECK(MPI_Isend(stop_bytes_.data(), static_cast<int>(stop_bytes_.size()), MPI_BYTE,
+                        actor, kTagControl, MPI_COMM_WORLD, &request));
+    stop_requests_.push_back(request);
+  }
+}
+
+}  // namespace colony

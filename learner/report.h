@@ -1,0 +1,59 @@
+// The numbers a learner reports, shared by the serial trainer and learner 0 of a distributed
+// run so both write the same metrics.jsonl keys: policy lag (learner version minus the version
+// that acted, per sample) and the last update's losses and timings.
+#pragma once
+
+#include <torch/types.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "common/metrics.h"
+#include "learner/learner.h"
+
+namespace colony {
+
+struct PolicyLag {
+  std::int64_t min = std::numeric_limits<std::int64_t>::max();
+  std::int64_t max = std::numeric_limits<std::int64_t>::min();
+  double sum = 0;
+  double count = 0;
+
+  // `lag` holds one value per sample ([T, B] int64).
+  void Add(const torch::Tensor& lag) {
+    if (lag.numel() == 0) return;
+    min = std::min(min, lag.min().item<std::int64_t>());
+    max = std::max(max, lag.max().item<std::int64_t>());
+    sum += static_cast<double>(lag.sum().item<std::int64_t>());
+    count += static_cast<double>(lag.numel());
+  }
+  void Merge(const PolicyLag& other) {
+    min = std::min(min, other.min);
+    max = std::max(max, other.max);
+    sum += other.sum;
+    count += other.count;
+  }
+  void AddTo(MetricsRecord& record) const {
+    const double nan = std::nan("");
+    record.Add("policy_lag_min", count > 0 ? static_cast<double>(min) : nan)
+        .Add("policy_lag_mean", count > 0 ? sum / count : nan)
+        .Add("policy_lag_max", count > 0 ? static_cast<double>(max) : nan);
+  }
+};
+
+inline void AddUpdateStats(MetricsRecord& record, const UpdateStats& last) {
+  record.Add("total_loss", last.total_loss)
+      .Add("policy_loss", last.policy_loss)
+      .Add("baseline_loss", last.baseline_loss)
+      .Add("entropy", last.entropy)
+      .Add("learning_rate", last.learning_rate)
+      .Add("grad_norm", last.grad_norm)
+      .Add("forward_s", last.forward_s)
+      .Add("backward_s", last.backward_s)
+      .Add("allreduce_s", last.allreduce_s)
+      .Add("optimizer_s", last.optimizer_s);
+}
+
+}  // namespace colony
