@@ -1,0 +1,88 @@
+// The wire format: how trajectories (actor -> learner), weights (learner -> actor) and the stop
+// signal travel over MPI as byte buffers.
+//
+// Out: an actor calls EncodeTrajectory every T steps and MPI_Isends the buffer; a learner calls
+// EncodeWeights after each update and EncodeStop at shutdown. In: whatever arrives goes through
+// PeekKind, then DecodeTrajectory or DecodeWeights, which validate every byte against the
+// receiver's own expectations and return either owned tensors or an error string. A receiver
+// drops a rejected message, counts it and logs the string with the sender's rank; it never
+// crashes on one. The ordering check ("ignore weights older than what I hold") is the
+// receiver's: the version is in the message.
+//
+// Layout (docs/wire.md has the details and the sizes): a 16-byte prefix ("CLNY", u32 format
+// version, u32 header length, u32 kind), a Cereal binary header (geometry or version and a
+// {name, dtype, shape, offset, length} table), zero padding to a multiple of 8, then the raw
+// tensor bytes, each tensor 8-aligned. Little-endian host order; mixed-endian clusters are
+// unsupported.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/trajectory.h"
+
+namespace colony {
+
+inline constexpr std::uint32_t kWireFormatVersion = 1;
+
+// What a receiver expects; a message that disagrees is rejected.
+struct TrajectoryGeometry {
+  std::int64_t steps = 0;        // T
+  std::int64_t columns = 0;      // E (envs per actor)
+  std::int64_t obs_dim = 0;
+  std::int64_t num_actions = 0;
+  // Memory geometry (0s for the MLP).
+  std::int64_t memory_layers = 0, memory_length = 0, memory_width = 0;
+
+  bool operator==(const TrajectoryGeometry&) const = default;
+};
+
+// The geometry of a trajectory an actor built (its tensors must agree with each other).
+TrajectoryGeometry GeometryOf(const Trajectory& trajectory);
+
+// Encodes into `out` (resized; reuse the buffer across calls to avoid allocations): a fixed
+// 16-byte prefix (magic "CLNY", u32 format version, u32 header length, u32 message kind), the
+// Cereal binary header (geometry, actor rank, sequence number, and one {name, dtype, shape,
+// byte offset, byte length} entry per tensor), then the raw tensor bytes (CPU, contiguous).
+// The trajectory is our own actor's, so tensors of the wrong dtype or shape are a broken
+// invariant (COLONY_CHECK), not an error return. Tensors on another device are copied to the CPU.
+void EncodeTrajectory(const Trajectory& trajectory, int actor_rank, std::uint64_t sequence,
+                      std::vector<std::byte>& out);
+
+struct DecodedTrajectory {
+  Trajectory trajectory;
+  int actor_rank = -1;
+  std::uint64_t sequence = 0;
+};
+// Never throws on bad bytes and never reads out of bounds: returns an error string instead that
+// says what was wrong ("format version 2, expected 1", "obs shape [33,8,5], expected [33,8,4]",
+// "payload truncated: 1200 bytes, header promises 4096", "non-finite reward at t=3, column 1",
+// "action 7 outside [0, 2)", "flag value 3 in terminated (expected 0 or 1)", ...).
+// The decoded tensors own their memory (CPU), so `bytes` may be reused at once.
+std::variant<DecodedTrajectory, std::string> DecodeTrajectory(std::span<const std::byte> bytes,
+                                                              const TrajectoryGeometry& expected);
+
+// Weights: the flat float32 parameter buffer and its version.
+void EncodeWeights(const torch::Tensor& flat, std::int64_t version, std::vector<std::byte>& out);
+struct DecodedWeights {
+  torch::Tensor flat;  // [expected_count] float32 on the CPU, owned
+  std::int64_t version = 0;
+};
+std::variant<DecodedWeights, std::string> DecodeWeights(std::span<const std::byte> bytes,
+                                                        std::int64_t expected_count);
+
+// The stop signal a learner sends its actors at shutdown: the prefix alone.
+void EncodeStop(std::vector<std::byte>& out);
+
+// Cheap peek at a message's kind (trajectory / weights / stop) without decoding; error string if
+// the prefix is bad (short, wrong magic, format version or kind, header beyond the message).
+enum class MessageKind : std::uint32_t { kTrajectory = 1, kWeights = 2, kStop = 3 };
+std::variant<MessageKind, std::string> PeekKind(std::span<const std::byte> bytes);
+
+}  // namespace colony
