@@ -1,0 +1,148 @@
+// Wire format cost per message (common/wire.h): prints a markdown table of bytes, encode and
+// decode time and throughput for
+//   * a trajectory of the default geometry (T=32, E=16, obs_dim 4, 2 actions, GTrXL memory
+//     2 layers x M=32 x d_model 64), which an actor sends every T steps;
+//   * the same trajectory for the MLP baseline (no memory);
+//   * the default GTrXL's weights, which a learner sends each actor after every update.
+// In: flags (--seconds per row, --threads, the geometry). Out: stdout only. Encoding reuses one
+// buffer, as an actor does; decoding includes every validation check and the owned copies.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/env/throughput.h"
+#include "common/flags.h"
+#include "common/model/policy.h"
+#include "common/wire.h"
+
+namespace colony {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Seconds per call of `body`, over at least `seconds` and 10 calls, after one warm-up call.
+template <typename Body>
+double SecondsPerCall(double seconds, Body body) {
+  body();
+  const auto start = Clock::now();
+  std::int64_t calls = 0;
+  double elapsed = 0;
+  while (calls < 10 || elapsed < seconds) {
+    body();
+    ++calls;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  return elapsed / static_cast<double>(calls);
+}
+
+Trajectory MakeTrajectory(const TrajectoryGeometry& g) {
+  const std::int64_t t = g.steps, e = g.columns;
+  Trajectory tr;
+  tr.obs = torch::randn({t + 1, e, g.obs_dim});
+  tr.first = torch::rand({t + 1, e}) < 0.01;
+  tr.actions = torch::randint(0, g.num_actions, {t, e}, torch::kLong);
+  tr.rewards = torch::ones({t, e});
+  tr.terminated = torch::rand({t, e}) < 0.01;
+  tr.truncated = torch::zeros({t, e}, torch::kBool);
+  tr.truncation_values = torch::zeros({t, e});
+  tr.behaviour_logits = torch::randn({t, e, g.num_actions});
+  tr.policy_version = torch::full({t, e}, 7, torch::kLong);
+  tr.initial_memory.hidden = torch::randn({g.memory_layers, g.memory_length, e, g.memory_width});
+  tr.initial_memory.valid = torch::ones({g.memory_length, e}, torch::kBool);
+  return tr;
+}
+
+void PrintRow(const char* what, std::size_t bytes, double encode_s, double decode_s) {
+  const double b = static_cast<double>(bytes);
+  std::printf("| %s | %zu | %.1f | %.1f | %.2f | %.2f |\n", what, bytes, encode_s * 1e6,
+              decode_s * 1e6, b / encode_s / 1e9, b / decode_s / 1e9);
+  std::fflush(stdout);
+}
+
+void TrajectoryRow(const char* what, const TrajectoryGeometry& g, double seconds) {
+  const Trajectory tr = MakeTrajectory(g);
+  std::vector<std::byte> buffer;
+  const double encode = SecondsPerCall(seconds, [&] { EncodeTrajectory(tr, 1, 0, buffer); });
+  const double decode = SecondsPerCall(seconds, [&] {
+    auto result = DecodeTrajectory(buffer, g);
+    if (std::holds_alternative<std::string>(result)) {
+      throw std::runtime_error("wire_bench: decode failed: " + std::get<std::string>(result));
+    }
+  });
+  PrintRow(what, buffer.size(), encode, decode);
+}
+
+int Main(int argc, char** argv) {
+  TrajectoryGeometry g{32, 16, 4, 2, 2, 32, 64};
+  double seconds = 1.0;
+  std::int64_t threads = 1;
+  Flags flags("wire_bench [--seconds S] [--threads N] [--steps T] [--envs E] [geometry flags]");
+  flags.Add("seconds", &seconds, "time per table row and direction", 0.01, 600);
+  flags.Add("threads", &threads, "torch intra-op threads (1 = per-core numbers)", 1, 256);
+  flags.Add("steps", &g.steps, "T", 1, 1 << 16);
+  flags.Add("envs", &g.columns, "E", 1, 1 << 16);
+  flags.Add("obs-dim", &g.obs_dim, "observation length", 1, 1 << 20);
+  flags.Add("actions", &g.num_actions, "number of actions", 1, 1 << 20);
+  flags.Add("layers", &g.memory_layers, "memory layers", 0, 64);
+  flags.Add("memory", &g.memory_length, "memory length M", 0, 4096);
+  flags.Add("d-model", &g.memory_width, "memory width", 0, 8192);
+  flags.Parse(argc, argv);
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  torch::set_num_threads(static_cast<int>(threads));
+  torch::manual_seed(0);
+
+  ModelConfig config;
+  config.obs_dim = g.obs_dim;
+  config.num_actions = g.num_actions;
+  config.layers = g.memory_layers > 0 ? g.memory_layers : config.layers;
+  config.memory = g.memory_length > 0 ? g.memory_length : config.memory;
+  config.d_model = g.memory_width > 0 ? g.memory_width : config.d_model;
+  const torch::Tensor weights = MakePolicy(config)->flat_parameters().detach().clone();
+
+  std::printf("Machine: %s, torch threads %lld, LibTorch %s\n", env::CpuModel().c_str(),
+              static_cast<long long>(threads), TORCH_VERSION);
+  std::printf("Trajectory: T=%lld, E=%lld, obs_dim %lld, %lld actions, memory %lldx%lldx%lld\n\n",
+              static_cast<long long>(g.steps), static_cast<long long>(g.columns),
+              static_cast<long long>(g.obs_dim), static_cast<long long>(g.num_actions),
+              static_cast<long long>(g.memory_layers), static_cast<long long>(g.memory_length),
+              static_cast<long long>(g.memory_width));
+  std::printf("| message | bytes | encode us | decode us | encode GB/s | decode GB/s |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  TrajectoryRow("trajectory (GTrXL)", g, seconds);
+  TrajectoryGeometry mlp = g;
+  mlp.memory_layers = mlp.memory_length = mlp.memory_width = 0;
+  TrajectoryRow("trajectory (MLP)", mlp, seconds);
+
+  std::vector<std::byte> buffer;
+  const double encode = SecondsPerCall(seconds, [&] { EncodeWeights(weights, 3, buffer); });
+  const double decode = SecondsPerCall(seconds, [&] {
+    auto result = DecodeWeights(buffer, weights.numel());
+    if (std::holds_alternative<std::string>(result)) {
+      throw std::runtime_error("wire_bench: decode failed: " + std::get<std::string>(result));
+    }
+  });
+  const std::string what = "weights (" + std::to_string(weights.numel()) + " floats)";
+  PrintRow(what.c_str(), buffer.size(), encode, decode);
+  return 0;
+}
+
+}  // namespace
+}  // namespace colony
+
+int main(int argc, char** argv) {
+  try {
+    return colony::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wire_bench: %s\n", e.what());
+    return 1;
+  }
+}
