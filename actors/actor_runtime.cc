@@ -1,6 +1,7 @@
 // The distributed actor loop (actors/actor_runtime.h).
 #include "actors/actor_runtime.h"
 
+#include <sys/resource.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -11,6 +12,8 @@
 #include "actors/actor.h"
 #include "common/check.h"
 #include "common/env/registry.h"
+#include "common/files.h"
+#include "common/metrics.h"
 #include "common/wire.h"
 
 namespace colony {
@@ -30,6 +33,7 @@ class TrajectorySender {
   Bytes& NextBuffer() {
     Reclaim();
     if (static_cast<std::int64_t>(in_flight_.size()) >= credits_) {
+      ++credit_waits_;
       WaitBounded(&in_flight_.front().request, timeout_,
                   "sending a trajectory to learner rank " + std::to_string(learner_) +
                       " (all " + std::to_string(credits_) + " send credits in use)");
@@ -42,8 +46,9 @@ class TrajectorySender {
     return next_;
   }
 
-  // Sends what was encoded into NextBuffer().
-  void Send() {
+  // Sends what was encoded into NextBuffer(). `counts` is false for messages that carry no
+  // frames of this actor (the test-only forged ones).
+  void Send(bool counts = true) {
     Pending pending{std::move(next_), MPI_REQUEST_NULL};
     {
       std::lock_guard<std::mutex> lock(MpiMutex());
@@ -51,7 +56,7 @@ class TrajectorySender {
                           MPI_BYTE, learner_, kTagTrajectory, MPI_COMM_WORLD, &pending.request));
     }
     in_flight_.push_back(std::move(pending));
-    ++sent_;
+    if (counts) ++sent_;
   }
 
   void DrainAll() {
@@ -64,6 +69,7 @@ class TrajectorySender {
   }
 
   std::int64_t sent() const { return sent_; }
+  std::int64_t credit_waits() const { return credit_waits_; }
 
  private:
   struct Pending {
@@ -84,7 +90,31 @@ class TrajectorySender {
   std::vector<Bytes> free_;
   Bytes next_;
   std::int64_t sent_ = 0;
+  std::int64_t credit_waits_ = 0;
 };
+
+// Test-only fault injection: a real trajectory with its format version overwritten, which a
+// learner must drop and count without losing its step.
+void CorruptFormatVersion(Bytes& message) {
+  if (message.size() >= 8) message[4] = std::byte{0x7f};
+}
+
+// RUN_DIR/actors/actor-RANK.json: what this actor produced, for accounting and tests.
+void WriteActorSummary(const TrainConfig& config, int rank, const TrajectorySender& sender,
+                       std::int64_t stale_weights) {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  const std::string dir = config.run_dir + "/actors";
+  MakeDirectories(dir);
+  MetricsRecord record;
+  record.Add("rank", std::int64_t{rank})
+      .Add("trajectories_sent", sender.sent())
+      .Add("frames_sent", sender.sent() * config.unroll * config.envs_per_actor)
+      .Add("credit_waits", sender.credit_waits())
+      .Add("stale_weights_ignored", stale_weights)
+      .Add("max_rss_kb", static_cast<std::int64_t>(usage.ru_maxrss));
+  WriteFileAtomically(dir + "/actor-" + std::to_string(rank) + ".json", record.ToJson() + "\n");
+}
 
 // Receives what the learner sends on kTagControl, without ever blocking on it.
 class ControlInbox {
@@ -174,6 +204,7 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
   bool stop = false;
   const auto poll = [&] { stop = stop || inbox.Poll(*policy); };
   std::uint64_t sequence = 0;
+  std::int64_t injected = 0;
   auto signal_seen = std::chrono::steady_clock::time_point::max();
 
   while (!stop) {
@@ -182,6 +213,13 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
     if (stop) break;        // the learner no longer wants data
     EncodeTrajectory(trajectory, layout.rank(), sequence++, sender.NextBuffer());
     sender.Send();
+    if (injected < config.inject_malformed && layout.rank() == layout.learners()) {
+      Bytes& forged = sender.NextBuffer();
+      EncodeTrajectory(trajectory, layout.rank(), sequence, forged);
+      CorruptFormatVersion(forged);
+      sender.Send(/*counts=*/false);
+      ++injected;
+    }
     poll();
     // A signal reaches every rank; the learners turn it into an orderly stop. If that never
     // comes, do not outlive the bound.
@@ -209,6 +247,7 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
   }
   WaitBounded(&request, timeout,
               "sending 'done' to learner rank " + std::to_string(learner));
+  WriteActorSummary(config, layout.rank(), sender, inbox.stale());
   if (inbox.rejected() > 0) {
     std::fprintf(stderr, "[colony] actor rank %d: %lld malformed control messages dropped\n",
                  layout.rank(), static_cast<long long>(inbox.rejected()));

@@ -27,7 +27,9 @@ void Serialize(Archive& ar, const TrainConfig& c) {
      cereal::make_nvp("serial", c.serial), cereal::make_nvp("learners", c.learners),
      cereal::make_nvp("threads", c.threads), cereal::make_nvp("peer_timeout", c.peer_timeout_s),
      cereal::make_nvp("max_policy_lag", c.max_policy_lag),
-     cereal::make_nvp("send_credits", c.send_credits), cereal::make_nvp("gamma", l.gamma),
+     cereal::make_nvp("send_credits", c.send_credits),
+     cereal::make_nvp("inject_malformed", c.inject_malformed),
+     cereal::make_nvp("learner_delay_ms", c.learner_delay_ms), cereal::make_nvp("gamma", l.gamma),
      cereal::make_nvp("rho_bar", l.vtrace.rho_bar), cereal::make_nvp("c_bar", l.vtrace.c_bar),
      cereal::make_nvp("lambda", l.vtrace.lambda),
      cereal::make_nvp("baseline_cost", l.baseline_cost),
@@ -67,6 +69,10 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
   flags.Add("max-policy-lag", &c->max_policy_lag,
             "drop trajectories acted on by weights this many versions old; 0 keeps all", 0, kMaxInt);
   flags.Add("send-credits", &c->send_credits, "trajectory sends an actor keeps in flight", 1, 64);
+  flags.Add("inject-malformed", &c->inject_malformed,
+            "testing: actor 0 also sends this many corrupted trajectories", 0, 1000);
+  flags.Add("learner-delay-ms", &c->learner_delay_ms,
+            "testing: sleep this long in every learner update (a slow learner)", 0.0, 60000.0);
   flags.Add("gamma", &c->loss.gamma, "discount", 0.0, 1.0);
   flags.Add("rho-bar", &c->loss.vtrace.rho_bar, "V-trace importance-weight clip", 0.0);
   flags.Add("c-bar", &c->loss.vtrace.c_bar, "V-trace trace clip (<= --rho-bar)", 0.0);

@@ -57,6 +57,10 @@ struct TrainConfig {
   double peer_timeout_s = 120.0;    // bound on every wait for another rank
   std::int64_t max_policy_lag = 0;  // drop trajectories staler than this many versions; 0 = keep
   std::int64_t send_credits = 2;    // trajectory sends an actor keeps in flight
+  // Fault injection for tests: actor 0 sends this many corrupted trajectories; each learner
+  // update sleeps this long (a slow learner, to show back-pressure).
+  std::int64_t inject_malformed = 0;
+  double learner_delay_ms = 0.0;
   LossConfig loss;
   OptimizerConfig optimizer;
 

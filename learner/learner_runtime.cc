@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "common/check.h"
 #include "common/env/registry.h"
@@ -39,12 +40,22 @@ void AllReduceSmall(std::array<double, N>& values, MPI_Op op, MPI_Comm comm, mil
   WaitBounded(&request, timeout, std::string("in the learners' all-reduce of ") + what);
 }
 
-// What each learner contributes to a report, summed (or min/max-ed) over learners.
-struct ReportSums {
-  std::array<double, 10> sum{};  // see Pack()
-  std::array<double, 1> min{};
-  std::array<double, 1> max{};
+// FNV-1a over the bytes of the weights: learners must hold bitwise-identical weights.
+std::uint64_t Checksum(const torch::Tensor& flat) {
+  const torch::Tensor cpu = flat.to(torch::kCPU).contiguous();
+  const auto* bytes = static_cast<const unsigned char*>(cpu.data_ptr());
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (std::size_t i = 0; i < cpu.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
+  return hash;
+}
+
+// Indices of the numbers each learner contributes to a report, summed over learners.
+enum Sum : std::size_t {
+  kReturnSum, kWindowSize, kEpisodes, kLagSum, kLagCount, kDropped, kQueueDepth, kStepSeconds,
+  kWaitSeconds, kFramesReceived, kFramesAfterStop, kFramesUnused, kFramesStale, kSums
 };
+// Minimum and maximum over learners of: policy lag, low and high halves of the checksum.
+enum Extreme : std::size_t { kLag, kChecksumLow, kChecksumHigh, kExtremes };
 
 }  // namespace
 
@@ -117,39 +128,63 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   // Sums over learners go to learner 0, which writes the record.
   auto report = [&](bool final) {
     const ReceiverCounters counters = receiver.counters();
-    ReportSums r;
-    r.sum = {episodes.SumReturn(), static_cast<double>(episodes.size()),
-             static_cast<double>(episodes.count()), lag.sum, lag.count,
-             static_cast<double>(counters.malformed + counters.foreign + dropped_lag),
-             static_cast<double>(counters.drained), static_cast<double>(receiver.queue_depth()),
-             step_seconds, wait_seconds};
-    r.min = {static_cast<double>(lag.min)};
-    r.max = {static_cast<double>(lag.max)};
+    const double trajectory_frames = static_cast<double>(config.unroll * config.envs_per_actor);
+    std::array<double, kSums> sum{};
+    sum[kReturnSum] = episodes.SumReturn();
+    sum[kWindowSize] = static_cast<double>(episodes.size());
+    sum[kEpisodes] = static_cast<double>(episodes.count());
+    sum[kLagSum] = lag.sum;
+    sum[kLagCount] = lag.count;
+    sum[kDropped] = static_cast<double>(counters.malformed + counters.foreign + dropped_lag);
+    sum[kQueueDepth] = static_cast<double>(receiver.queue_depth());
+    sum[kStepSeconds] = step_seconds;
+    sum[kWaitSeconds] = wait_seconds;
+    sum[kFramesReceived] = static_cast<double>(counters.received) * trajectory_frames;
+    sum[kFramesAfterStop] = static_cast<double>(counters.after_stop) * trajectory_frames;
+    sum[kFramesUnused] = static_cast<double>(counters.left_in_queue) * trajectory_frames +
+                         static_cast<double>(assembler.columns() * config.unroll);
+    sum[kFramesStale] = static_cast<double>(dropped_lag) * trajectory_frames;
+    const std::uint64_t checksum = final ? Checksum(policy->flat_parameters()) : 0;
+    std::array<double, kExtremes> low = {static_cast<double>(lag.min),
+                                         static_cast<double>(checksum & 0xffffffffULL),
+                                         static_cast<double>(checksum >> 32)};
+    std::array<double, kExtremes> high = low;
+    high[kLag] = static_cast<double>(lag.max);
     if (layout.learners() > 1) {
-      AllReduceSmall(r.sum, MPI_SUM, learner_comm, timeout, "report sums");
-      AllReduceSmall(r.min, MPI_MIN, learner_comm, timeout, "report minima");
-      AllReduceSmall(r.max, MPI_MAX, learner_comm, timeout, "report maxima");
+      AllReduceSmall(sum, MPI_SUM, learner_comm, timeout, "report sums");
+      AllReduceSmall(low, MPI_MIN, learner_comm, timeout, "report minima");
+      AllReduceSmall(high, MPI_MAX, learner_comm, timeout, "report maxima");
     }
     const auto now = Clock::now();
     if (lead) {
       const double interval = Seconds(now - last_report);
       const double nan = std::nan("");
+      const double steps = static_cast<double>(learner_steps) * layout.learners();
+      const bool lagged = sum[kLagCount] > 0;
       MetricsRecord record;
       record.Add("frames", frames)
           .Add("wall_s", Seconds(now - start))
           .Add("learner_steps", learner_steps)
-          .Add("episode_return_mean", r.sum[1] > 0 ? r.sum[0] / r.sum[1] : nan)
-          .Add("episodes", static_cast<std::int64_t>(r.sum[2]))
+          .Add("episode_return_mean", sum[kWindowSize] > 0 ? sum[kReturnSum] / sum[kWindowSize] : nan)
+          .Add("episodes", static_cast<std::int64_t>(sum[kEpisodes]))
           .Add("fps", interval > 0 ? (frames - frames_at_report) / interval : 0.0)
-          .Add("policy_lag_min", r.sum[4] > 0 ? r.min[0] : nan)
-          .Add("policy_lag_mean", r.sum[4] > 0 ? r.sum[3] / r.sum[4] : nan)
-          .Add("policy_lag_max", r.sum[4] > 0 ? r.max[0] : nan)
-          .Add("dropped_trajectories", static_cast<std::int64_t>(r.sum[5]))
-          .Add("drained_trajectories", static_cast<std::int64_t>(r.sum[6]))
-          .Add("queue_depth", r.sum[7] / layout.learners())
-          .Add("learner_step_s", learner_steps > 0 ? r.sum[8] / layout.learners() / learner_steps : nan)
-          .Add("learner_wait_s", learner_steps > 0 ? r.sum[9] / layout.learners() / learner_steps : nan)
-          .Add("final", static_cast<std::int64_t>(final));
+          .Add("policy_lag_min", lagged ? low[kLag] : nan)
+          .Add("policy_lag_mean", lagged ? sum[kLagSum] / sum[kLagCount] : nan)
+          .Add("policy_lag_max", lagged ? high[kLag] : nan)
+          .Add("dropped_trajectories", static_cast<std::int64_t>(sum[kDropped]))
+          .Add("queue_depth", sum[kQueueDepth] / layout.learners())
+          .Add("learner_step_s", steps > 0 ? sum[kStepSeconds] / steps : nan)
+          .Add("learner_wait_s", steps > 0 ? sum[kWaitSeconds] / steps : nan);
+      if (final) {
+        record.Add("frames_received", static_cast<std::int64_t>(sum[kFramesReceived]))
+            .Add("frames_after_stop", static_cast<std::int64_t>(sum[kFramesAfterStop]))
+            .Add("frames_unused_at_stop", static_cast<std::int64_t>(sum[kFramesUnused]))
+            .Add("frames_dropped_stale", static_cast<std::int64_t>(sum[kFramesStale]))
+            .Add("weights_identical",
+                 static_cast<std::int64_t>(low[kChecksumLow] == high[kChecksumLow] &&
+                                           low[kChecksumHigh] == high[kChecksumHigh]))
+            .Add("final", std::int64_t{1});
+      }
       AddUpdateStats(record, last);
       metrics->Write(record);
       std::printf("%s\n", record.ToStatusLine({"frames", "fps", "episodes", "episode_return_mean",
@@ -198,6 +233,9 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
     if (cuda) batch = batch.To(device);
     last = learner.Update(batch, frames);
     ++learner_steps;
+    if (config.learner_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(config.learner_delay_ms));
+    }
     frames += config.unroll * config.batch * layout.learners();
     receiver.PublishWeights(policy->flat_parameters().to(torch::kCPU).clone(), policy->version());
     step_seconds += Seconds(Clock::now() - step_start);

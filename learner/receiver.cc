@@ -64,8 +64,8 @@ void Receiver::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     shutdown_requested_ = true;
-    // Queued but never trained on: accounted for as drained.
-    counters_.drained += static_cast<std::int64_t>(queue_.size());
+    // Queued but never trained on: accounted for separately.
+    counters_.left_in_queue += static_cast<std::int64_t>(queue_.size());
     queue_.clear();
   }
   thread_.join();  // the thread itself bounds the wait and aborts with the silent ranks
@@ -186,7 +186,7 @@ void Receiver::HandleMessage(int source) {
     return;
   } else if (draining) {
     lock.lock();
-    ++counters_.drained;
+    ++counters_.after_stop;
     return;
   } else {
     auto decoded = DecodeTrajectory(buffer_, geometry_);

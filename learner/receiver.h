@@ -11,7 +11,7 @@
 // gets the newest version published by then (intermediate versions are skipped, never queued).
 //
 // Shutdown(): sends "stop" to every actor (after any weights, on the same channel), keeps
-// receiving — counted as drained — until every actor has sent "done", then the thread ends.
+// receiving — counted as after_stop — until every actor has sent "done", then the thread ends.
 // Every wait is bounded by `timeout` and ends the job with a message naming the silent ranks.
 #pragma once
 
@@ -32,11 +32,14 @@
 
 namespace colony {
 
+// Every trajectory message an actor sent ends up in exactly one of these (after Shutdown):
+// received (then trained, dropped as stale, or left unused by the trainer) or after_stop.
 struct ReceiverCounters {
-  std::int64_t received = 0;   // valid trajectories queued
-  std::int64_t malformed = 0;  // dropped: failed validation
-  std::int64_t foreign = 0;    // dropped: from a rank that is not this learner's actor
-  std::int64_t drained = 0;    // received after the stop, not trained on
+  std::int64_t received = 0;       // valid trajectories queued for the trainer
+  std::int64_t malformed = 0;      // dropped: failed validation
+  std::int64_t foreign = 0;        // dropped: from a rank that is not this learner's actor
+  std::int64_t after_stop = 0;     // arrived after the stop: drained, not decoded
+  std::int64_t left_in_queue = 0;  // received but still queued at the stop
   std::int64_t weights_sent = 0;
 };
 
