@@ -45,7 +45,11 @@ TrainConfig RepeatPreviousRun(const std::string& model) {
                                    COLONY_REPEAT_FRAMES, 1);
   config.loss.reward_scale = 10;
   config.loss.gamma = 0.9;
+  config.loss.baseline_cost = 0.5;
   config.model.memory = 8;
+  config.envs_per_actor = 16;
+  config.batch = 16;
+  config.optimizer.learning_rate = 0.0006;
   return config;
 }
 
