@@ -14,20 +14,13 @@
 #include <vector>
 
 #include "common/flags.h"
+#include "common/env/throughput.h"  // CpuModel
 #include "common/model/policy.h"
 
 namespace colony {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string CpuName() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
 
 // Calls `body` until `seconds` have passed (at least 3 times); returns calls per second.
 template <typename Body>
@@ -103,7 +96,7 @@ int Main(int argc, char** argv) {
   auto gtrxl = MakePolicy(config);
   auto mlp = MakePolicy(mlp_config);
 
-  std::printf("Machine: %s, torch threads %lld, LibTorch %s\n", CpuName().c_str(),
+  std::printf("Machine: %s, torch threads %lld, LibTorch %s\n", env::CpuModel().c_str(),
               static_cast<long long>(threads), TORCH_VERSION);
   std::printf("GTrXL: %s, %lld parameters; MLP baseline: %lld parameters\n\n",
               config.ToJson().c_str(), static_cast<long long>(gtrxl->parameter_count()),
