@@ -68,6 +68,46 @@ double UnrollRate(Policy& policy, std::int64_t t, std::int64_t b, double seconds
   });
 }
 
+// The machine's own dense arithmetic rate: a 512x512 float matrix product on this thread count.
+double MatmulGflops(double seconds) {
+  const std::int64_t n = 512;
+  const torch::Tensor a = torch::randn({n, n});
+  const torch::Tensor b = torch::randn({n, n});
+  torch::Tensor c = torch::empty({n, n});
+  return 2.0 * n * n * n * Rate(seconds, [&] { torch::mm_out(c, a, b); }) / 1e9;
+}
+
+// Multiply-adds counted as 2 FLOPs; layer norms, softmax and activations (O(d) each) are left
+// out, so these are slight undercounts. Per layer of the GTrXL (common/model/gtrxl.cc): Q, K, V
+// and output projections (4 d^2 MACs), two GRU-type gates of six d x d products each
+// (12 d^2), the feed-forward pair (2 d d_ff), and attention over `span` keys (2 d span).
+double LayerFlops(const ModelConfig& c, double span) {
+  const double d = static_cast<double>(c.d_model);
+  return 2.0 * (16.0 * d * d + 2.0 * d * static_cast<double>(c.d_ff) + 2.0 * d * span);
+}
+
+double EmbedAndHeadFlops(const ModelConfig& c) {
+  return 2.0 * static_cast<double>(c.d_model) * static_cast<double>(c.obs_dim + c.num_actions + 1);
+}
+
+// Step mode: one new row per env; the memory rows' keys and values are cached, so attention
+// covers M + 1 keys and nothing else is recomputed.
+double StepFlops(const ModelConfig& c) {
+  return c.layers * LayerFlops(c, static_cast<double>(c.memory + 1)) + EmbedAndHeadFlops(c);
+}
+
+// Unroll mode, per sample, forward + backward (backward ~ 2x forward): each of the T rows
+// attends to at most M + 1 keys (a window), and the M memory rows get their keys and values
+// projected once per unroll (2 d^2 MACs per row, amortised over T).
+double UnrollFlops(const ModelConfig& c, std::int64_t t) {
+  const double d = static_cast<double>(c.d_model);
+  const double memory_kv = 2.0 * 2.0 * d * d * static_cast<double>(c.memory) / static_cast<double>(t);
+  const double forward =
+      c.layers * (LayerFlops(c, static_cast<double>(c.memory + 1)) + memory_kv) +
+      EmbedAndHeadFlops(c);
+  return 3.0 * forward;
+}
+
 int Main(int argc, char** argv) {
   ModelConfig config;
   double seconds = 1.0;
@@ -102,23 +142,33 @@ int Main(int argc, char** argv) {
               config.ToJson().c_str(), static_cast<long long>(gtrxl->parameter_count()),
               static_cast<long long>(mlp->parameter_count()));
 
-  std::printf("| actor step mode | GTrXL env-steps/s | GTrXL us/call | MLP env-steps/s |\n");
-  std::printf("|---:|---:|---:|---:|\n");
+  const double peak = MatmulGflops(seconds);
+  const double step_flops = StepFlops(config);
+  const double unroll_flops = UnrollFlops(config, unroll);
+  std::printf("Measured matmul (512x512 float, same threads): %.1f GFLOP/s. GTrXL FLOPs: %.3g "
+              "per env-step in step mode, %.3g per sample in unroll mode (fwd+bwd, T = %lld).\n\n",
+              peak, step_flops, unroll_flops, static_cast<long long>(unroll));
+
+  std::printf("| actor step mode | GTrXL env-steps/s | GTrXL us/call | GTrXL GFLOP/s | of matmul "
+              "| MLP env-steps/s |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (std::int64_t envs : {1, 16, 64, 256}) {
     const double g = StepRate(*gtrxl, envs, seconds);
     const double m = StepRate(*mlp, envs, seconds);
-    std::printf("| E = %lld | %.0f | %.1f | %.0f |\n", static_cast<long long>(envs), g,
-                1e6 * envs / g, m);
+    std::printf("| E = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f |\n",
+                static_cast<long long>(envs), g, 1e6 * envs / g, g * step_flops / 1e9,
+                100 * g * step_flops / 1e9 / peak, m);
     std::fflush(stdout);
   }
   std::printf("\n| learner unroll, T = %lld | GTrXL samples/s (fwd+bwd) | GTrXL ms/batch | "
-              "MLP samples/s |\n", static_cast<long long>(unroll));
-  std::printf("|---:|---:|---:|---:|\n");
-  for (std::int64_t b : {8, 32, 64}) {
+              "GTrXL GFLOP/s | of matmul | MLP samples/s |\n", static_cast<long long>(unroll));
+  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+  for (std::int64_t b : {8, 32, 128}) {
     const double g = UnrollRate(*gtrxl, unroll, b, seconds);
     const double m = UnrollRate(*mlp, unroll, b, seconds);
-    std::printf("| B = %lld | %.0f | %.1f | %.0f |\n", static_cast<long long>(b), g,
-                1e3 * unroll * b / g, m);
+    std::printf("| B = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f |\n", static_cast<long long>(b),
+                g, 1e3 * unroll * b / g, g * unroll_flops / 1e9,
+                100 * g * unroll_flops / 1e9 / peak, m);
     std::fflush(stdout);
   }
   return 0;
