@@ -54,6 +54,9 @@ std::mutex& MpiMutex() {
 void InstallStopSignalHandlers() {
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
+  // SIGUSR1 asks learner 0 for a checkpoint and an orderly stop; mpirun forwards it to every
+  // rank, and its default action would kill the others.
+  std::signal(SIGUSR1, OnStopSignal);
 }
 
 bool StopRequested() { return g_stop_signal != 0; }

@@ -44,9 +44,10 @@ class RoleLayout {
 // receive thread and its main thread (collectives) both talk to MPI.
 std::mutex& MpiMutex();
 
-// SIGINT and SIGTERM set a flag instead of killing the process, so that ranks can stop in
-// order (mpirun forwards both signals to every rank). A second signal of the same kind
-// restores the default action, so an impatient user can still kill a run.
+// SIGINT, SIGTERM and SIGUSR1 set a flag instead of killing the process, so that ranks can stop
+// in order (mpirun forwards these signals to every rank; learner 0 replaces these handlers with
+// its SignalWatcher and checkpoints before the stop, docs/checkpoints.md). A second signal of
+// the same kind restores the default action, so an impatient user can still kill a run.
 void InstallStopSignalHandlers();
 bool StopRequested();
 int StopSignal();  // the signal that asked, or 0

@@ -2,7 +2,9 @@
 #include "common/train_config.h"
 
 #include <cereal/archives/json.hpp>
+#include <rapidjson/document.h>
 
+#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -29,7 +31,10 @@ void Serialize(Archive& ar, const TrainConfig& c) {
      cereal::make_nvp("max_policy_lag", c.max_policy_lag),
      cereal::make_nvp("send_credits", c.send_credits),
      cereal::make_nvp("inject_malformed", c.inject_malformed),
-     cereal::make_nvp("learner_delay_ms", c.learner_delay_ms), cereal::make_nvp("gamma", l.gamma),
+     cereal::make_nvp("learner_delay_ms", c.learner_delay_ms),
+     cereal::make_nvp("checkpoint_every", c.checkpoint_every_s),
+     cereal::make_nvp("keep_checkpoints", c.keep_checkpoints), cereal::make_nvp("resume", c.resume),
+     cereal::make_nvp("gamma", l.gamma),
      cereal::make_nvp("rho_bar", l.vtrace.rho_bar), cereal::make_nvp("c_bar", l.vtrace.c_bar),
      cereal::make_nvp("lambda", l.vtrace.lambda),
      cereal::make_nvp("baseline_cost", l.baseline_cost),
@@ -73,6 +78,13 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
             "testing: actor 0 also sends this many corrupted trajectories", 0, 1000);
   flags.Add("learner-delay-ms", &c->learner_delay_ms,
             "testing: sleep this long in every learner update (a slow learner)", 0.0, 60000.0);
+  flags.Add("checkpoint-every", &c->checkpoint_every_s,
+            "seconds between checkpoints in RUN_DIR/checkpoints; 0 = only at the end and on "
+            "SIGUSR1/SIGTERM/SIGINT", 0.0, 1e9);
+  flags.Add("keep-checkpoints", &c->keep_checkpoints, "checkpoints kept (older ones deleted)", 1,
+            1000000);
+  flags.Add("resume", &c->resume,
+            "'' = fresh run; auto = newest good checkpoint in --run-dir; or a checkpoint dir");
   flags.Add("gamma", &c->loss.gamma, "discount", 0.0, 1.0);
   flags.Add("rho-bar", &c->loss.vtrace.rho_bar, "V-trace importance-weight clip", 0.0);
   flags.Add("c-bar", &c->loss.vtrace.c_bar, "V-trace trace clip (<= --rho-bar)", 0.0);
@@ -104,6 +116,76 @@ void TrainConfig::Validate() const {
                     ", got " + std::to_string(model.heads));
   }
   if (run_dir.empty()) throw FlagError("--run-dir: expected a directory path, got ''");
+}
+
+void ApplyConfigFile(const std::string& path, Flags& flags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FlagError("--config " + path + ": cannot open the file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  rapidjson::Document doc;
+  doc.Parse(text.c_str(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    throw FlagError("--config " + path + ": expected a JSON object (as in RUN_DIR/config.json)");
+  }
+  // The file's keys are checked before any is applied: a typo should not half-configure a run.
+  const TrainConfig defaults;
+  const std::string known = defaults.ToJson();
+  std::vector<std::string> args;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    const std::string key = it->name.GetString();
+    if (key == "obs_dim" || key == "num_actions") continue;  // from the environment
+    std::string flag = key;
+    for (char& ch : flag) ch = ch == '_' ? '-' : ch;
+    if (known.find("\"" + key + "\":") == std::string::npos) {
+      throw FlagError("--config " + path + ": unknown key '" + key + "'");
+    }
+    const auto& value = it->value;
+    if (value.IsBool()) {
+      args.push_back((value.GetBool() ? "--" : "--no-") + flag);
+    } else if (value.IsString()) {
+      args.push_back("--" + flag + "=" + value.GetString());
+    } else if (value.IsInt64()) {
+      args.push_back("--" + flag + "=" + std::to_string(value.GetInt64()));
+    } else if (value.IsNumber()) {
+      std::ostringstream number;
+      number.precision(17);
+      number << value.GetDouble();
+      args.push_back("--" + flag + "=" + number.str());
+    } else {
+      throw FlagError("--config " + path + ": key '" + key + "': expected a string, number or "
+                      "boolean");
+    }
+  }
+  try {
+    flags.Parse(args);
+  } catch (const FlagError& error) {
+    throw FlagError("--config " + path + ": " + error.what());
+  }
+}
+
+std::vector<std::string> ParseTrainFlags(const std::string& usage, int argc, char** argv,
+                                         TrainConfig* config, bool* help_requested,
+                                         std::string* help_text) {
+  // First pass: only to find --config (and to reject bad flags early).
+  std::string config_file;
+  {
+    TrainConfig scratch;
+    Flags flags(usage);
+    RegisterTrainFlags(flags, &scratch);
+    flags.Add("config", &config_file, "JSON file in config.json's format; flags given on the "
+                                      "command line override it");
+    flags.Parse(argc, argv);
+  }
+  Flags flags(usage);
+  RegisterTrainFlags(flags, config);
+  std::string ignored;
+  flags.Add("config", &ignored, "JSON file in config.json's format; flags given on the "
+                                "command line override it");
+  *help_text = flags.Help();
+  if (!config_file.empty()) ApplyConfigFile(config_file, flags);
+  auto positional = flags.Parse(argc, argv);  // explicit flags win
+  *help_requested = flags.help_requested();
+  return positional;
 }
 
 std::string TrainConfig::ToJson() const {

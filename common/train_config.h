@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/flags.h"
 #include "common/model/model_config.h"
@@ -63,6 +64,12 @@ struct TrainConfig {
   // update sleeps this long (a slow learner, to show back-pressure).
   std::int64_t inject_malformed = 0;
   double learner_delay_ms = 0.0;
+  // Checkpoints (docs/checkpoints.md): seconds between them (0 = only at the end and on
+  // SIGUSR1/SIGTERM/SIGINT), how many to keep, and where to resume from ("" = a fresh run,
+  // "auto" = the newest good checkpoint in run_dir, or a checkpoint directory).
+  double checkpoint_every_s = 600.0;
+  std::int64_t keep_checkpoints = 3;
+  std::string resume;
   LossConfig loss;
   OptimizerConfig optimizer;
 
@@ -75,5 +82,17 @@ struct TrainConfig {
 
 // Binds every TrainConfig field to a flag (--env, --model, --unroll, --batch, ...).
 void RegisterTrainFlags(Flags& flags, TrainConfig* config);
+
+// Applies a JSON object in config.json's format to the flags RegisterTrainFlags bound: each key
+// sets the flag of the same name with '_' as '-' (obs_dim and num_actions, which come from the
+// environment, are skipped). Throws FlagError naming the file and the key for an unknown key,
+// a value of the wrong type or out of range, or a file that is not a JSON object.
+void ApplyConfigFile(const std::string& path, Flags& flags);
+
+// `colony train`'s flags in order of precedence: defaults < --config FILE < the command line.
+// Returns the positional arguments; `config` holds the result (not yet validated).
+std::vector<std::string> ParseTrainFlags(const std::string& usage, int argc, char** argv,
+                                         TrainConfig* config, bool* help_requested,
+                                         std::string* help_text);
 
 }  // namespace colony

@@ -11,6 +11,7 @@
 #include "common/env/env_command.h"
 #include "common/flags.h"
 #include "common/version.h"
+#include "launch/eval.h"
 #include "launch/train.h"
 
 namespace colony {
@@ -33,18 +34,11 @@ int RunVersion(int argc, char** argv) {
   return 0;
 }
 
-// Subcommands whose issue has not landed yet say so plainly instead of pretending.
-int NotYet(const char* what) {
-  std::fprintf(stderr, "colony %s: not available in this build yet (see README.md, Status)\n",
-               what);
-  return 2;
-}
-int RunEval(int, char**) { return NotYet("eval"); }
 
 const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> kSubcommands = {
       {"train", "train a policy: actors and learners under mpirun, or --serial", RunTrainCommand},
-      {"eval", "evaluate a checkpoint on an environment", RunEval},
+      {"eval", "evaluate a checkpoint on an environment", RunEvalCommand},
       {"env", "list, replay and benchmark environments", RunEnvCommand},
       {"version", "versions of Colony, LibTorch, MPI and NCCL; CUDA availability", RunVersion},
   };

@@ -13,6 +13,7 @@
 #include "common/runtime.h"
 #include "common/train_config.h"
 #include "launch/train_serial.h"
+#include "learner/checkpoint.h"
 #include "learner/learner_runtime.h"
 
 namespace colony {
@@ -31,6 +32,19 @@ void CheckConfig(const TrainConfig& config) {
     throw FlagError(std::string("--env: ") + error.what());
   } catch (const ModelConfigError& error) {
     throw FlagError(error.what());
+  }
+}
+
+// --resume auto|PATH -> the checkpoint directory every rank will load, checked (state.bin and
+// the weights' checksum) before any MPI traffic; "" stays "".
+std::string ResolveResume(const TrainConfig& config) {
+  if (config.resume.empty()) return "";
+  try {
+    if (config.resume == "auto") return FindResumeCheckpoint(config.run_dir);
+    ReadCheckpointState(config.resume);
+    return config.resume;
+  } catch (const CheckpointError& error) {
+    throw FlagError(std::string("--resume ") + config.resume + ": " + error.what());
   }
 }
 
@@ -59,17 +73,21 @@ int RunDistributed(int argc, char** argv, const TrainConfig& config) {
 
 int RunTrainCommand(int argc, char** argv) {
   TrainConfig config;
-  Flags flags("colony train [--serial] [flags]   (distributed: mpirun -n N colony train ...)");
-  RegisterTrainFlags(flags, &config);
-  const auto positional = flags.Parse(argc, argv);
-  if (flags.help_requested()) {
-    std::fputs(flags.Help().c_str(), stdout);
+  bool help = false;
+  std::string help_text;
+  const auto positional = ParseTrainFlags(
+      "colony train [--serial] [--config FILE] [flags]   (distributed: mpirun -n N colony "
+      "train ...)",
+      argc, argv, &config, &help, &help_text);
+  if (help) {
+    std::fputs(help_text.c_str(), stdout);
     return 0;
   }
   if (!positional.empty()) {
     throw FlagError("unexpected argument '" + positional.front() + "' (flags start with --)");
   }
   CheckConfig(config);
+  config.resume = ResolveResume(config);
   if (config.serial) {
     RunSerialTraining(config);
     return 0;

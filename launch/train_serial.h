@@ -4,7 +4,8 @@
 //
 // In: a validated TrainConfig. Out: RUN_DIR/config.json, RUN_DIR/metrics.jsonl (one record
 // every --report-every seconds and a final one), a status line per record on stdout, and the
-// final weights in RUN_DIR/final.safetensors.
+// final weights in RUN_DIR/final.safetensors; checkpoints every --checkpoint-every seconds, at
+// the end and on SIGUSR1/SIGTERM/SIGINT (which then stop the run); --resume continues one.
 #pragma once
 
 #include "common/train_config.h"
@@ -16,6 +17,7 @@ struct SerialResult {
   std::int64_t learner_steps = 0;
   std::int64_t episodes = 0;
   double episode_return_mean = 0;  // over the last 100 episodes (NaN if none finished)
+  int stop_signal = 0;              // the signal that stopped the run early, or 0
 };
 
 SerialResult RunSerialTraining(const TrainConfig& config);

@@ -14,10 +14,12 @@
 #include "common/files.h"
 #include "common/metrics.h"
 #include "learner/batch_assembler.h"
+#include "learner/checkpoint.h"
 #include "learner/episode_tracker.h"
 #include "learner/learner.h"
 #include "learner/receiver.h"
 #include "learner/report.h"
+#include "learner/signal_watcher.h"
 
 namespace colony {
 namespace {
@@ -87,6 +89,20 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
     collective->Broadcast(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()), 0);
   }
   Learner learner(policy, config, collective.get());
+  // Every learner loads the same checkpoint (train.cc resolved --resume to one directory), so
+  // weights and optimiser states start identical, as after the broadcast above.
+  CheckpointCounters resumed;
+  if (!config.resume.empty()) {
+    try {
+      resumed = LoadCheckpoint(config.resume, *policy, learner.optimizer());
+    } catch (const CheckpointError& error) {
+      FailAndAbort("Colony", "resume", error.what(), __FILE__, __LINE__);
+    }
+  }
+  // Learner 0 owns SIGUSR1/SIGTERM/SIGINT (checkpoint, then stop); the others keep the flag
+  // handlers of InstallStopSignalHandlers and hear of a stop through the control all-reduce.
+  std::unique_ptr<SignalWatcher> signals;
+  if (lead) signals = std::make_unique<SignalWatcher>();
 
   const Memory memory = policy->InitialMemory(1);
   const TrajectoryGeometry geometry{config.unroll,       config.envs_per_actor, model.obs_dim,
@@ -108,6 +124,14 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
                 static_cast<long long>(config.envs_per_actor), config.env.c_str(),
                 model.kind.c_str(), static_cast<long long>(policy->parameter_count()),
                 config.run_dir.c_str());
+    if (!config.resume.empty()) {
+      std::printf("colony train: resumed from %s at frames %lld, learner steps %lld, version "
+                  "%lld, learning rate %.9g\n",
+                  config.resume.c_str(), static_cast<long long>(resumed.frames),
+                  static_cast<long long>(resumed.learner_steps),
+                  static_cast<long long>(resumed.version),
+                  learner.optimizer().LearningRateAt(resumed.frames));
+    }
     std::fflush(stdout);
   }
 
@@ -116,14 +140,24 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   BatchAssembler assembler(config.batch);
   PolicyLag lag;
   UpdateStats last;
-  std::int64_t frames = 0;
-  std::int64_t learner_steps = 0;
+  std::int64_t frames = resumed.frames;
+  std::int64_t learner_steps = resumed.learner_steps;
   std::int64_t dropped_lag = 0;
   double step_seconds = 0;
   double wait_seconds = 0;
   const auto start = Clock::now();
   auto last_report = start;
-  std::int64_t frames_at_report = 0;
+  auto last_checkpoint = start;
+  std::int64_t frames_at_report = frames;
+  auto stop_signal = [&] { return signals ? signals->signal() : StopSignal(); };
+  // Learners update in lockstep and hold identical weights and optimiser states, so learner 0
+  // alone writes the checkpoint.
+  auto checkpoint = [&] {
+    last_checkpoint = Clock::now();
+    return SaveCheckpoint(config.run_dir, *policy, learner.optimizer(),
+                          {frames, learner_steps, policy->version(), config.ToJson()},
+                          config.keep_checkpoints);
+  };
 
   // Sums over learners go to learner 0, which writes the record.
   auto report = [&](bool final) {
@@ -183,6 +217,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
             .Add("weights_identical",
                  static_cast<std::int64_t>(low[kChecksumLow] == high[kChecksumLow] &&
                                            low[kChecksumHigh] == high[kChecksumHigh]))
+            .Add("stop_signal", static_cast<std::int64_t>(stop_signal()))
             .Add("final", std::int64_t{1});
       }
       AddUpdateStats(record, last);
@@ -240,22 +275,29 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
     receiver.PublishWeights(policy->flat_parameters().to(torch::kCPU).clone(), policy->version());
     step_seconds += Seconds(Clock::now() - step_start);
 
-    // Agree on stopping and reporting, so every learner leaves at the same update.
-    std::array<double, 2> flags = {
-        StopRequested() ? 1.0 : 0.0,
-        lead && Seconds(Clock::now() - last_report) >= config.report_every_s ? 1.0 : 0.0};
+    // Agree on stopping, reporting and checkpointing, so every learner acts at the same update.
+    const auto now = Clock::now();
+    std::array<double, 3> flags = {
+        StopRequested() || (signals && signals->stop_requested()) ? 1.0 : 0.0,
+        lead && Seconds(now - last_report) >= config.report_every_s ? 1.0 : 0.0,
+        lead && config.checkpoint_every_s > 0 &&
+                Seconds(now - last_checkpoint) >= config.checkpoint_every_s ? 1.0 : 0.0};
     if (layout.learners() > 1) AllReduceSmall(flags, MPI_MAX, learner_comm, timeout, "flags");
     if (frames >= config.total_frames || flags[0] > 0) break;
     if (flags[1] > 0) report(/*final=*/false);
+    if (flags[2] > 0 && lead) checkpoint();
   }
 
   receiver.Shutdown();
   report(/*final=*/true);
   if (lead) {
+    // Always at the end: a signal-stopped run resumes from here, a finished one can be extended.
+    const std::string saved = checkpoint();
     policy->SaveSafetensors(config.run_dir + "/final.safetensors");
-    if (StopRequested()) {
-      std::printf("colony train: stopped by signal %d after %lld frames\n", StopSignal(),
-                  static_cast<long long>(frames));
+    if (stop_signal() != 0) {
+      std::printf("colony train: stopped by signal %d after %lld frames; checkpoint %s\n",
+                  stop_signal(), static_cast<long long>(frames), saved.c_str());
+      std::fflush(stdout);
     }
   }
   return 0;

@@ -40,6 +40,8 @@ class Optimizer {
   void ZeroGrad();
 
   torch::optim::Optimizer& impl() { return *impl_; }
+  const OptimizerConfig& config() const { return config_; }
+  std::int64_t total_frames() const { return total_frames_; }
 
  private:
   std::vector<torch::Tensor> parameters_;
