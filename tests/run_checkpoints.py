@@ -16,6 +16,8 @@ Without --mpirun the run is `colony train --serial`. Steps:
      fall back to the previous checkpoint; the damaged one stays on disk.
   4. colony eval on the good checkpoint prints mean and std of return and length; on the
      damaged one and on a missing path it exits 2 naming the file.
+  5. (serial only) --config: run 1's config.json with a changed budget configures a new run, a
+     flag on the command line overrides the file, and an unknown key exits 2 naming the key.
 """
 import argparse
 import glob
@@ -184,6 +186,37 @@ def main():
         print(result.stderr, flush=True)
         if result.returncode != 2 or name not in result.stderr:
             fail(f"colony eval on {bad}: exit {result.returncode}, expected 2 naming {name}")
+
+    # 5. --config FILE < command line.
+    if not args.mpirun:
+        with open(os.path.join(run_dir, "config.json")) as f:
+            config = json.load(f)
+        other = run_dir + "/from_config"
+        config.update(total_frames=4096, run_dir=other, resume="", report_every=100.0)
+        config_file = os.path.join(run_dir, "my_config.json")
+        with open(config_file, "w") as f:
+            json.dump(config, f)
+        command = [args.colony, "train", "--config", config_file, "--total-frames", "2048"]
+        print("+ " + " ".join(command), flush=True)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+        print(result.stdout, result.stderr, flush=True)
+        if result.returncode != 0:
+            fail(f"--config run exited {result.returncode}")
+        with open(os.path.join(other, "config.json")) as f:
+            effective = json.load(f)
+        if effective["total_frames"] != 2048 or effective["model"] != config["model"] \
+                or effective["report_every"] != 100.0 or not effective["serial"]:
+            fail(f"effective config does not combine file and command line: {effective}")
+        if records(other)[-1]["frames"] != 2048:
+            fail("the command line's --total-frames did not win over the file")
+        config["learning_rate_typo"] = 0.1
+        with open(config_file, "w") as f:
+            json.dump(config, f)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+        print(result.stderr, flush=True)
+        if result.returncode != 2 or "unknown key 'learning_rate_typo'" not in result.stderr \
+                or config_file not in result.stderr:
+            fail(f"unknown config key: exit {result.returncode}, expected 2 naming file and key")
     shutil.rmtree(run_dir, ignore_errors=True)
     print("PASS")
 
