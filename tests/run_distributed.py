@@ -14,6 +14,8 @@ Checks, each optional:
   --min-credit-waits K  actors blocked on send credits at least K times in all
   --max-ahead K         actors produced at most K trajectories per actor beyond what learners
                         trained on (back-pressure keeps them bounded)
+  --eval-min-return R   `colony eval` of the newest checkpoint (100 episodes, sampled actions)
+                        reports a mean return of at least R
   --signal-after S      once the first status record exists and S more seconds passed, send
                         SIGTERM to every rank (as a batch system would); the run must still end
                         in order: exit 0, a final record, "stopped by signal 15"
@@ -71,6 +73,7 @@ def main():
     parser.add_argument("--min-credit-waits", type=int)
     parser.add_argument("--max-ahead", type=float)
     parser.add_argument("--signal-after", type=float)
+    parser.add_argument("--eval-min-return", type=float)
     parser.add_argument("train_flags", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     flags = [f for f in args.train_flags if f != "--"]
@@ -137,6 +140,19 @@ def main():
         print(f"actors ran {ahead:.2f} trajectories each ahead of training")
         if ahead > args.max_ahead:
             fail(f"actors ran {ahead:.2f} trajectories each ahead of training, bound {args.max_ahead}")
+    if args.eval_min_return is not None:
+        checkpoints = sorted(glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*")))
+        if not checkpoints:
+            fail("no checkpoint to evaluate")
+        evaluation = subprocess.run([args.colony, "eval", "--checkpoint", checkpoints[-1],
+                                     "--episodes", "100"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, timeout=args.timeout)
+        print(evaluation.stdout)
+        if evaluation.returncode != 0:
+            fail(f"colony eval exited {evaluation.returncode}")
+        summary = json.loads(evaluation.stdout.strip().splitlines()[-1])
+        if summary["return_mean"] < args.eval_min_return:
+            fail(f"colony eval: mean return {summary['return_mean']} < {args.eval_min_return}")
     shutil.rmtree(run_dir, ignore_errors=True)
     print("PASS")
 
