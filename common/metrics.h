@@ -1,6 +1,7 @@
-// Metrics records: one JSON object per line in RUN_DIR/metrics.jsonl, and the same numbers as a
-// human status line. Learner 0 (or the serial trainer) writes them every --report-every seconds
-// and once at the end.
+// Metrics records: one JSON object per line in RUN_DIR/metrics.jsonl, the same numbers as
+// TensorBoard scalars in RUN_DIR/tensorboard/ and on the optional HTTP endpoint, and a human
+// status line. Learner 0 (or the serial trainer) writes them every --report-every seconds and
+// once at the end (docs/observability.md lists the keys).
 //
 // In: named numbers in the order they should print. Out: appended, flushed lines; a non-finite
 // value is written as null (JSON has no NaN), e.g. the mean return before any episode ended.
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,26 +24,43 @@ class MetricsRecord {
   // "frames 12800 | fps 5230 | return 21.5 ..." for the keys named, in that order.
   std::string ToStatusLine(const std::vector<std::string>& keys) const;
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+  // The value of `key` as a number: NaN for null, `fallback` when the key is absent.
+  double Number(const std::string& key, double fallback) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> fields_;  // key, JSON-formatted value
 };
 
-// Appends records to a JSONL file, creating parent directories. Each line is flushed so a run
-// killed mid-way leaves whole lines behind.
+// The status line both trainers print: progress, returns, policy lag, queue and the learner's
+// step time split, e.g. "frames 12800 | fps 5230 | episodes 40 | return 21.5 | lag 0.4/2 |
+// queue 1 | step 21ms (wait 3 fwd 8 bwd 9 ar 0 opt 1)". Keys the record lacks are left out.
+std::string StatusLine(const MetricsRecord& record);
+
+class MetricsServer;
+class TensorBoardWriter;
+
+// Appends records to a JSONL file, creating parent directories, and the same numbers to a
+// TensorBoard event file in <its folder>/tensorboard/ (one scalar per finite key, step =
+// "frames"). Each line is flushed so a run killed mid-way leaves whole lines behind.
 class MetricsWriter {
  public:
   explicit MetricsWriter(const std::string& path);  // throws std::runtime_error naming the path
-  ~MetricsWriter();
+  ~MetricsWriter();  // stops the HTTP server, if any
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
 
+  // Also serves every record written from now on over HTTP at `address` (HOST:PORT, port 0 =
+  // any free port; common/metrics_server.h), prints the bound address and writes it to
+  // <folder>/metrics_address. Throws std::runtime_error if it cannot listen.
+  void ServeHttp(const std::string& address);
   void Write(const MetricsRecord& record);
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
+  std::unique_ptr<MetricsServer> server_;
 };
 
 }  // namespace colony

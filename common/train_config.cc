@@ -1,6 +1,8 @@
 // Flags and JSON for TrainConfig (common/train_config.h).
 #include "common/train_config.h"
 
+#include "common/metrics_server.h"
+
 #include <cereal/archives/json.hpp>
 #include <rapidjson/document.h>
 
@@ -26,6 +28,8 @@ void Serialize(Archive& ar, const TrainConfig& c) {
      cereal::make_nvp("unroll", c.unroll), cereal::make_nvp("batch", c.batch),
      cereal::make_nvp("total_frames", c.total_frames), cereal::make_nvp("seed", c.seed),
      cereal::make_nvp("run_dir", c.run_dir), cereal::make_nvp("report_every", c.report_every_s),
+     cereal::make_nvp("metrics_addr", c.metrics_addr),
+     cereal::make_nvp("metrics_server", c.metrics_server),
      cereal::make_nvp("serial", c.serial), cereal::make_nvp("learners", c.learners),
      cereal::make_nvp("threads", c.threads), cereal::make_nvp("peer_timeout", c.peer_timeout_s),
      cereal::make_nvp("max_policy_lag", c.max_policy_lag),
@@ -66,6 +70,11 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
   flags.Add("seed", &c->seed, "run seed (environments, sampling, initial weights)", 0, kMaxInt);
   flags.Add("run-dir", &c->run_dir, "where config.json and metrics.jsonl go");
   flags.Add("report-every", &c->report_every_s, "seconds between status lines", 0.0, 3600.0);
+  flags.Add("metrics-addr", &c->metrics_addr,
+            "HOST:PORT for learner 0's /metrics and /status; port 0 = any free port (printed "
+            "and written to RUN_DIR/metrics_address)");
+  flags.Add("metrics-server", &c->metrics_server,
+            "serve /metrics and /status over HTTP (--no-metrics-server: off)");
   flags.Add("serial", &c->serial, "actors and learner in one process, no MPI (deterministic)");
   flags.Add("learners", &c->learners, "L: the first L ranks learn, the rest act", 1, 4096);
   flags.Add("threads", &c->threads, "torch intra-op threads per process", 1, 256);
@@ -116,6 +125,10 @@ void TrainConfig::Validate() const {
                     ", got " + std::to_string(model.heads));
   }
   if (run_dir.empty()) throw FlagError("--run-dir: expected a directory path, got ''");
+  if (const std::string problem = metrics_server ? CheckListenAddress(metrics_addr) : "";
+      !problem.empty()) {
+    throw FlagError("--metrics-addr: " + problem);
+  }
 }
 
 void ApplyConfigFile(const std::string& path, Flags& flags) {

@@ -54,6 +54,9 @@ struct TrainConfig {
   std::int64_t seed = 1;
   std::string run_dir = "runs/colony";
   double report_every_s = 5.0;      // seconds between status lines / metrics.jsonl records
+  // Learner 0's HTTP endpoint (docs/observability.md): /metrics (Prometheus) and /status (JSON).
+  std::string metrics_addr = "127.0.0.1:0";  // HOST:PORT; port 0 = any free port, printed
+  bool metrics_server = true;
   bool serial = false;              // actors and learner in one process, no MPI
   std::int64_t learners = 1;        // first L ranks under mpirun
   std::int64_t threads = 1;         // torch intra-op threads per rank

@@ -61,6 +61,7 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
   MakeDirectories(config.run_dir);
   WriteFileAtomically(config.run_dir + "/config.json", config.ToJson());
   MetricsWriter metrics(config.run_dir + "/metrics.jsonl");
+  if (config.metrics_server) metrics.ServeHttp(config.metrics_addr);
   std::printf("colony train --serial: %s, %s policy with %lld parameters, E=%lld T=%lld B=%lld, "
               "%lld frames -> %s\n",
               config.env.c_str(), config.model.kind.c_str(),
@@ -99,8 +100,7 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
     lag.AddTo(record);
     AddUpdateStats(record, last);
     metrics.Write(record);
-    std::printf("%s\n", record.ToStatusLine({"frames", "fps", "episodes", "episode_return_mean",
-                                             "learner_steps", "entropy"}).c_str());
+    std::printf("%s\n", StatusLine(record).c_str());
     std::fflush(stdout);
     last_report = now;
     frames_at_last_report = result.frames;

@@ -118,6 +118,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
     MakeDirectories(config.run_dir);
     WriteFileAtomically(config.run_dir + "/config.json", config.ToJson());
     metrics = std::make_unique<MetricsWriter>(config.run_dir + "/metrics.jsonl");
+    if (config.metrics_server) metrics->ServeHttp(config.metrics_addr);
     std::printf("colony train: %d learner(s) (%s), %d actors x %lld envs, %s, %s policy with "
                 "%lld parameters -> %s\n",
                 layout.learners(), cuda ? "CUDA + NCCL" : "CPU + MPI", layout.actors(),
@@ -222,10 +223,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
       }
       AddUpdateStats(record, last);
       metrics->Write(record);
-      std::printf("%s\n", record.ToStatusLine({"frames", "fps", "episodes", "episode_return_mean",
-                                               "policy_lag_mean", "policy_lag_max", "queue_depth",
-                                               "learner_step_s", "dropped_trajectories"})
-                              .c_str());
+      std::printf("%s\n", StatusLine(record).c_str());
       std::fflush(stdout);
     }
     last_report = now;
