@@ -1,9 +1,6 @@
 // Safetensors writer and validating reader. See safetensors.h for the format.
 #include "common/model/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -11,7 +8,10 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <span>
+#include <stdexcept>
 
+#include "common/files.h"
 #include "common/model/json.h"
 
 namespace colony {
@@ -41,18 +41,6 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
-}
-
-// write(2) until done; returns false with errno set on failure.
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 std::string BuildHeader(const NamedTensors& tensors, const std::vector<uint64_t>& offsets,
@@ -118,33 +106,18 @@ void WriteSafetensors(const std::string& path, const NamedTensors& tensors,
   const std::string header = BuildHeader(cpu, offsets, metadata);
   const uint64_t header_size = header.size();
 
-  // Same folder as the target, so rename() is atomic (never crosses a file system).
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) Fail(path, std::string("cannot create temp file: ") + std::strerror(errno));
-  bool ok = WriteAll(fd, reinterpret_cast<const char*>(&header_size), sizeof(header_size)) &&
-            WriteAll(fd, header.data(), header.size());
-  for (size_t i = 0; ok && i < cpu.size(); ++i) {
-    ok = WriteAll(fd, static_cast<const char*>(cpu[i].second.const_data_ptr()),
-                  cpu[i].second.nbytes());
+  // One atomic write (common/files.h): temp file beside the target, fsync, rename, fsync of
+  // the folder; a failure leaves any previous file as it was.
+  std::vector<std::span<const char>> pieces;
+  pieces.emplace_back(reinterpret_cast<const char*>(&header_size), sizeof(header_size));
+  pieces.emplace_back(header.data(), header.size());
+  for (const auto& [name, tensor] : cpu) {
+    pieces.emplace_back(static_cast<const char*>(tensor.const_data_ptr()), tensor.nbytes());
   }
-  ok = ok && ::fsync(fd) == 0;
-  const int saved_errno = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(ok ? errno : saved_errno);
-    ::unlink(temp.c_str());
-    Fail(path, "write failed: " + reason);
-  }
-  // Make the rename itself durable.
-  // (std::filesystem is avoided: LibTorch exports its own copies of those symbols.)
-  const std::size_t slash = path.rfind('/');
-  const std::string folder =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  try {
+    WriteFileAtomically(path, pieces);
+  } catch (const std::runtime_error& error) {
+    Fail(path, std::string("write failed: ") + error.what());
   }
 }
 
