@@ -29,12 +29,12 @@ class EpisodeWindow {
   }
   // NaN while no episode has finished.
   double MeanReturn() const { return window_.empty() ? std::nan("") : SumReturn() / size(); }
-  double MeanLength() const {
-    if (window_.empty()) return std::nan("");
+  double SumLength() const {
     double sum = 0;
     for (const auto& e : window_) sum += static_cast<double>(e.length);
-    return sum / static_cast<double>(window_.size());
+    return sum;
   }
+  double MeanLength() const { return window_.empty() ? std::nan("") : SumLength() / size(); }
 
  private:
   std::deque<env::EpisodeStats> window_;

@@ -15,6 +15,7 @@
 #include "launch/train_serial.h"
 #include "learner/checkpoint.h"
 #include "learner/learner_runtime.h"
+#include "learner/training_run.h"
 
 namespace colony {
 namespace {
@@ -23,11 +24,7 @@ namespace {
 void CheckConfig(const TrainConfig& config) {
   config.Validate();
   try {
-    const auto probe = env::MakeBatchEnv(config.env, 1);
-    ModelConfig model = config.model;
-    model.obs_dim = probe->spec().obs_dim;
-    model.num_actions = probe->spec().num_actions;
-    model.Validate();
+    ResolveModelConfig(config).Validate();
   } catch (const env::EnvError& error) {
     throw FlagError(std::string("--env: ") + error.what());
   } catch (const ModelConfigError& error) {

@@ -1,6 +1,6 @@
-// The numbers a learner reports, shared by the serial trainer and learner 0 of a distributed
-// run so both write the same metrics.jsonl keys: policy lag (learner version minus the version
-// that acted, per sample) and the last update's losses and timings.
+// The per-update numbers a learner reports (learner/training_run.h writes the record): policy
+// lag (learner version minus the version that acted, per sample) and the last update's losses
+// and timings.
 #pragma once
 
 #include <torch/types.h>
@@ -28,18 +28,6 @@ struct PolicyLag {
     max = std::max(max, lag.max().item<std::int64_t>());
     sum += static_cast<double>(lag.sum().item<std::int64_t>());
     count += static_cast<double>(lag.numel());
-  }
-  void Merge(const PolicyLag& other) {
-    min = std::min(min, other.min);
-    max = std::max(max, other.max);
-    sum += other.sum;
-    count += other.count;
-  }
-  void AddTo(MetricsRecord& record) const {
-    const double nan = std::nan("");
-    record.Add("policy_lag_min", count > 0 ? static_cast<double>(min) : nan)
-        .Add("policy_lag_mean", count > 0 ? sum / count : nan)
-        .Add("policy_lag_max", count > 0 ? static_cast<double>(max) : nan);
   }
 };
 
