@@ -41,23 +41,6 @@ double SecondsPerCall(double seconds, Body body) {
   return elapsed / static_cast<double>(calls);
 }
 
-Trajectory MakeTrajectory(const TrajectoryGeometry& g) {
-  const std::int64_t t = g.steps, e = g.columns;
-  Trajectory tr;
-  tr.obs = torch::randn({t + 1, e, g.obs_dim});
-  tr.first = torch::rand({t + 1, e}) < 0.01;
-  tr.actions = torch::randint(0, g.num_actions, {t, e}, torch::kLong);
-  tr.rewards = torch::ones({t, e});
-  tr.terminated = torch::rand({t, e}) < 0.01;
-  tr.truncated = torch::zeros({t, e}, torch::kBool);
-  tr.truncation_values = torch::zeros({t, e});
-  tr.behaviour_logits = torch::randn({t, e, g.num_actions});
-  tr.policy_version = torch::full({t, e}, 7, torch::kLong);
-  tr.initial_memory.hidden = torch::randn({g.memory_layers, g.memory_length, e, g.memory_width});
-  tr.initial_memory.valid = torch::ones({g.memory_length, e}, torch::kBool);
-  return tr;
-}
-
 void PrintRow(const char* what, std::size_t bytes, double encode_s, double decode_s) {
   const double b = static_cast<double>(bytes);
   std::printf("| %s | %zu | %.1f | %.1f | %.2f | %.2f |\n", what, bytes, encode_s * 1e6,
@@ -66,7 +49,7 @@ void PrintRow(const char* what, std::size_t bytes, double encode_s, double decod
 }
 
 void TrajectoryRow(const char* what, const TrajectoryGeometry& g, double seconds) {
-  const Trajectory tr = MakeTrajectory(g);
+  const Trajectory tr = MakeRandomTrajectory(g, /*seed=*/1);
   std::vector<std::byte> buffer;
   const double encode = SecondsPerCall(seconds, [&] { EncodeTrajectory(tr, 1, 0, buffer); });
   const double decode = SecondsPerCall(seconds, [&] {

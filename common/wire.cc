@@ -191,15 +191,7 @@ torch::Tensor Owned(const std::byte* base, const wire::TensorEntry& entry,
 }
 
 void CheckGeometry(const TrajectoryGeometry& got, const TrajectoryGeometry& want) {
-  const std::pair<const char*, std::int64_t TrajectoryGeometry::*> fields[] = {
-      {"steps", &TrajectoryGeometry::steps},
-      {"columns", &TrajectoryGeometry::columns},
-      {"obs_dim", &TrajectoryGeometry::obs_dim},
-      {"num_actions", &TrajectoryGeometry::num_actions},
-      {"memory_layers", &TrajectoryGeometry::memory_layers},
-      {"memory_length", &TrajectoryGeometry::memory_length},
-      {"memory_width", &TrajectoryGeometry::memory_width}};
-  for (const auto& [name, field] : fields) {
+  for (const auto& [name, field] : kGeometryFields) {
     COLONY_CHECK(want.*field >= 0) << "expected geometry has " << name << " " << want.*field;
     if (got.*field != want.*field) {
       throw wire::WireError(std::string("geometry ") + name + " " + std::to_string(got.*field) +
@@ -410,6 +402,24 @@ std::variant<MessageKind, std::string> PeekKind(std::span<const std::byte> bytes
   } catch (const wire::WireError& e) {
     return std::string(e.what());
   }
+}
+
+Trajectory MakeRandomTrajectory(const TrajectoryGeometry& g, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  const std::int64_t t = g.steps, e = g.columns;
+  Trajectory tr;
+  tr.obs = torch::randn({t + 1, e, g.obs_dim});
+  tr.first = torch::rand({t + 1, e}) < 0.3;
+  tr.actions = torch::randint(0, g.num_actions, {t, e}, torch::kLong);
+  tr.rewards = torch::randn({t, e});
+  tr.terminated = torch::rand({t, e}) < 0.2;
+  tr.truncated = torch::rand({t, e}) < 0.2;
+  tr.truncation_values = torch::randn({t, e}) * tr.truncated;
+  tr.behaviour_logits = torch::randn({t, e, g.num_actions});
+  tr.policy_version = torch::randint(0, 100, {t, e}, torch::kLong);
+  tr.initial_memory.hidden = torch::randn({g.memory_layers, g.memory_length, e, g.memory_width});
+  tr.initial_memory.valid = torch::rand({g.memory_length, e}) < 0.5;
+  return tr;
 }
 
 }  // namespace colony

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -43,8 +44,22 @@ struct TrajectoryGeometry {
   bool operator==(const TrajectoryGeometry&) const = default;
 };
 
+// Every field of TrajectoryGeometry with its name, for checks and messages that cover them all.
+inline constexpr std::pair<const char*, std::int64_t TrajectoryGeometry::*> kGeometryFields[] = {
+    {"steps", &TrajectoryGeometry::steps},
+    {"columns", &TrajectoryGeometry::columns},
+    {"obs_dim", &TrajectoryGeometry::obs_dim},
+    {"num_actions", &TrajectoryGeometry::num_actions},
+    {"memory_layers", &TrajectoryGeometry::memory_layers},
+    {"memory_length", &TrajectoryGeometry::memory_length},
+    {"memory_width", &TrajectoryGeometry::memory_width}};
+
 // The geometry of a trajectory an actor built (its tensors must agree with each other).
 TrajectoryGeometry GeometryOf(const Trajectory& trajectory);
+
+// A random trajectory shaped `g` that passes validation (finite values, episode flags and
+// versions in range): input for the wire tests and wire_bench. Seeds torch's CPU generator.
+Trajectory MakeRandomTrajectory(const TrajectoryGeometry& g, std::uint64_t seed);
 
 // Encodes into `out` (resized; reuse the buffer across calls to avoid allocations): a fixed
 // 16-byte prefix (magic "CLNY", u32 format version, u32 header length, u32 message kind), the

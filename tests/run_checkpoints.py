@@ -31,31 +31,7 @@ import sys
 import tempfile
 import time
 
-
-def fail(message):
-    print(f"FAIL: {message}", flush=True)
-    sys.exit(1)
-
-
-def records(run_dir):
-    path = os.path.join(run_dir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def signal_ranks(run_dir, sig):
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"colony") and b"train" in argv and run_dir.encode() in argv:
-            os.kill(int(pid), sig)
+from run_util import fail, records, signal_ranks
 
 
 def run_until_signal(command, run_dir, records_before, timeout):

@@ -32,10 +32,7 @@ import sys
 import tempfile
 import time
 
-
-def fail(message):
-    print(f"FAIL: {message}")
-    sys.exit(1)
+from run_util import fail, records, signal_ranks
 
 
 def signal_ranks_when_running(run_dir, delay, timeout):
@@ -47,16 +44,7 @@ def signal_ranks_when_running(run_dir, delay, timeout):
             fail("no status record appeared")
         time.sleep(0.2)
     time.sleep(delay)
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"colony") and run_dir.encode() in argv:
-            os.kill(int(pid), signal.SIGTERM)
+    signal_ranks(run_dir, signal.SIGTERM)
 
 
 def main():
@@ -99,9 +87,7 @@ def main():
     if args.signal_after is not None and "stopped by signal 15" not in output:
         fail("the run did not report stopping by signal 15")
 
-    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    final = records[-1]
+    final = records(run_dir)[-1]
     if final.get("final") != 1:
         fail("the last metrics record is not the final one")
     actors = []

@@ -64,7 +64,7 @@ Bytes Encoded(const Trajectory& tr) {
 }
 
 TEST(WireMalformed, EveryTruncationIsAnError) {
-  const Bytes full = Encoded(MakeTrajectory(kSmall, 1));
+  const Bytes full = Encoded(MakeRandomTrajectory(kSmall, 1));
   ASSERT_EQ(ErrorOf(Decode(full)), "");
   for (std::size_t n = 0; n < full.size(); ++n) {
     const Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
@@ -75,7 +75,7 @@ TEST(WireMalformed, EveryTruncationIsAnError) {
 }
 
 TEST(WireMalformed, PrefixFaults) {
-  const Spec good = SpecOf(MakeTrajectory(kSmall, 2), kSmall, 1, 2);
+  const Spec good = SpecOf(MakeRandomTrajectory(kSmall, 2), kSmall, 1, 2);
   Spec s = good;
   s.magic[0] = 'X';
   EXPECT_ERROR(Decode(Build(s)), "bad magic: expected \"CLNY\"");
@@ -94,16 +94,8 @@ TEST(WireMalformed, PrefixFaults) {
 }
 
 TEST(WireMalformed, EachGeometryFieldMismatchIsNamed) {
-  const Bytes bytes = Encoded(MakeTrajectory(kSmall, 3));
-  const std::pair<const char*, std::int64_t TrajectoryGeometry::*> fields[] = {
-      {"steps", &TrajectoryGeometry::steps},
-      {"columns", &TrajectoryGeometry::columns},
-      {"obs_dim", &TrajectoryGeometry::obs_dim},
-      {"num_actions", &TrajectoryGeometry::num_actions},
-      {"memory_layers", &TrajectoryGeometry::memory_layers},
-      {"memory_length", &TrajectoryGeometry::memory_length},
-      {"memory_width", &TrajectoryGeometry::memory_width}};
-  for (const auto& [name, field] : fields) {
+  const Bytes bytes = Encoded(MakeRandomTrajectory(kSmall, 3));
+  for (const auto& [name, field] : kGeometryFields) {
     TrajectoryGeometry expected = kSmall;
     expected.*field += 1;
     EXPECT_ERROR(Decode(bytes, expected),
@@ -113,7 +105,7 @@ TEST(WireMalformed, EachGeometryFieldMismatchIsNamed) {
 }
 
 TEST(WireMalformed, TableMismatches) {
-  const Spec good = SpecOf(MakeTrajectory(kSmall, 4), kSmall, 1, 2);
+  const Spec good = SpecOf(MakeRandomTrajectory(kSmall, 4), kSmall, 1, 2);
   Spec s = good;
   s.entries[EntryIndex(s, "obs")].shape = {3, 2, 5};
   EXPECT_ERROR(Decode(Build(s)), "obs shape [3,2,5], expected [3,2,3]");
@@ -139,7 +131,7 @@ TEST(WireMalformed, TableMismatches) {
 }
 
 TEST(WireMalformed, OverlappingAndOutOfRangeOffsets) {
-  const Spec good = SpecOf(MakeTrajectory(kSmall, 5), kSmall, 1, 2);
+  const Spec good = SpecOf(MakeRandomTrajectory(kSmall, 5), kSmall, 1, 2);
   Spec s = good;
   const std::size_t actions = EntryIndex(s, "actions"), rewards = EntryIndex(s, "rewards");
   s.entries[rewards].offset = s.entries[actions].offset + 8;
@@ -164,39 +156,39 @@ TEST(WireMalformed, OverlappingAndOutOfRangeOffsets) {
 TEST(WireMalformed, NonFiniteValueInEachFloatField) {
   for (const float bad : {kNan, kInf, -kInf}) {
     const std::string text = bad != bad ? "nan" : bad > 0 ? "inf" : "-inf";
-    Trajectory tr = MakeTrajectory(kSmall, 6);
+    Trajectory tr = MakeRandomTrajectory(kSmall, 6);
     tr.obs[2][1][0] = bad;
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite obs at t=2, column 1 (" + text + ")");
-    tr = MakeTrajectory(kSmall, 6);
+    tr = MakeRandomTrajectory(kSmall, 6);
     tr.rewards[1][0] = bad;
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite reward at t=1, column 0 (" + text + ")");
-    tr = MakeTrajectory(kSmall, 6);
+    tr = MakeRandomTrajectory(kSmall, 6);
     tr.truncation_values[0][1] = bad;
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite truncation value at t=0, column 1");
-    tr = MakeTrajectory(kSmall, 6);
+    tr = MakeRandomTrajectory(kSmall, 6);
     tr.behaviour_logits[1][1][1] = bad;
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite behaviour logit at t=1, column 1, action 1");
-    tr = MakeTrajectory(kSmall, 6);
+    tr = MakeRandomTrajectory(kSmall, 6);
     tr.initial_memory.hidden[0][1][1][2] = bad;
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite initial memory value at column 1 (" + text);
   }
 }
 
 TEST(WireMalformed, OutOfRangeIntegers) {
-  Trajectory tr = MakeTrajectory(kSmall, 7);
+  Trajectory tr = MakeRandomTrajectory(kSmall, 7);
   tr.actions[1][1] = 7;
   EXPECT_ERROR(Decode(Encoded(tr)), "action 7 outside [0, 2) at t=1, column 1");
   tr.actions[1][1] = -1;
   EXPECT_ERROR(Decode(Encoded(tr)), "action -1 outside [0, 2) at t=1, column 1");
-  tr = MakeTrajectory(kSmall, 7);
+  tr = MakeRandomTrajectory(kSmall, 7);
   tr.policy_version[0][1] = -3;
   EXPECT_ERROR(Decode(Encoded(tr)), "policy version -3 at t=0, column 1 (expected >= 0)");
-  Spec s = SpecOf(MakeTrajectory(kSmall, 7), kSmall, -2, 0);
+  Spec s = SpecOf(MakeRandomTrajectory(kSmall, 7), kSmall, -2, 0);
   EXPECT_ERROR(Decode(Build(s)), "actor rank -2, expected >= 0");
 }
 
 TEST(WireMalformed, FlagBytesOtherThanZeroOrOne) {
-  const Spec s = SpecOf(MakeTrajectory(kSmall, 8), kSmall, 1, 2);
+  const Spec s = SpecOf(MakeRandomTrajectory(kSmall, 8), kSmall, 1, 2);
   for (const char* name : {"first", "terminated", "truncated"}) {
     Bytes bytes = Build(s);
     bytes[ByteOf(s, name) + 3] = std::byte{2};  // element 3 of [T, E=2]: t=1, column 1
@@ -206,7 +198,7 @@ TEST(WireMalformed, FlagBytesOtherThanZeroOrOne) {
 }
 
 TEST(WireMalformed, MemoryValidFlagOtherThanZeroOrOne) {
-  Spec s = SpecOf(MakeTrajectory(kSmall, 9), kSmall, 1, 2);
+  Spec s = SpecOf(MakeRandomTrajectory(kSmall, 9), kSmall, 1, 2);
   // Row of column 1: 1*2*4 hidden values, then the M=2 flags; set slot 0 to 0.5.
   const float half = 0.5f;
   const std::size_t flat = 10;
@@ -216,7 +208,7 @@ TEST(WireMalformed, MemoryValidFlagOtherThanZeroOrOne) {
 }
 
 TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
-  const Spec good = SpecOf(MakeTrajectory(kSmall, 10), kSmall, 1, 2);
+  const Spec good = SpecOf(MakeRandomTrajectory(kSmall, 10), kSmall, 1, 2);
   const auto decode_tracked = [](const Bytes& bytes) {
     g_largest_allocation = 0;
     g_track_allocations = true;
@@ -267,7 +259,7 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
 // Flips 1-4 random bytes of a valid message, 2,000 times: each decode must fail with a message
 // or succeed with content a learner can use.
 TEST(WireMalformed, RandomMutationsNeverCrashAndNeverYieldBadContent) {
-  const Bytes good = Encoded(MakeTrajectory(kSmall, 11));
+  const Bytes good = Encoded(MakeRandomTrajectory(kSmall, 11));
   std::mt19937_64 rng(12345);
   int decoded = 0;
   for (int trial = 0; trial < 2000; ++trial) {

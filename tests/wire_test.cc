@@ -24,7 +24,7 @@ DecodedTrajectory RoundTrip(const Trajectory& tr, const TrajectoryGeometry& g, B
 }
 
 TEST(Wire, GtrxlTrajectoryRoundTripIsBitExact) {
-  const Trajectory tr = MakeTrajectory(kDefault, 1);
+  const Trajectory tr = MakeRandomTrajectory(kDefault, 1);
   EXPECT_EQ(GeometryOf(tr), kDefault);
   Bytes buffer;
   const DecodedTrajectory d = RoundTrip(tr, kDefault, buffer);
@@ -36,7 +36,7 @@ TEST(Wire, GtrxlTrajectoryRoundTripIsBitExact) {
 }
 
 TEST(Wire, MlpTrajectoryWithEmptyMemoryRoundTrips) {
-  Trajectory tr = MakeTrajectory(kMlp, 2);
+  Trajectory tr = MakeRandomTrajectory(kMlp, 2);
   EXPECT_EQ(tr.initial_memory.hidden.numel(), 0);
   Bytes buffer;
   const DecodedTrajectory d = RoundTrip(tr, kMlp, buffer);
@@ -45,7 +45,7 @@ TEST(Wire, MlpTrajectoryWithEmptyMemoryRoundTrips) {
 }
 
 TEST(Wire, DecodedTensorsOwnTheirStorage) {
-  const Trajectory tr = MakeTrajectory(kSmall, 3);
+  const Trajectory tr = MakeRandomTrajectory(kSmall, 3);
   Bytes buffer;
   const DecodedTrajectory d = RoundTrip(tr, kSmall, buffer);
   std::memset(buffer.data(), 0xff, buffer.size());  // the receive buffer is reused at once
@@ -54,20 +54,20 @@ TEST(Wire, DecodedTensorsOwnTheirStorage) {
 
 TEST(Wire, ReusedBufferEncodesTheNewTrajectory) {
   Bytes buffer;
-  EncodeTrajectory(MakeTrajectory(kDefault, 4), 1, 1, buffer);
+  EncodeTrajectory(MakeRandomTrajectory(kDefault, 4), 1, 1, buffer);
   const std::byte* storage = buffer.data();
-  const Trajectory second = MakeTrajectory(kDefault, 5);
+  const Trajectory second = MakeRandomTrajectory(kDefault, 5);
   const DecodedTrajectory d = RoundTrip(second, kDefault, buffer);
   EXPECT_EQ(buffer.data(), storage) << "same size: the buffer must not be reallocated";
   ExpectSameTrajectory(d.trajectory, second);
   // A smaller message after a larger one: the buffer shrinks to the exact size.
-  const Trajectory small = MakeTrajectory(kSmall, 6);
+  const Trajectory small = MakeRandomTrajectory(kSmall, 6);
   ExpectSameTrajectory(RoundTrip(small, kSmall, buffer).trajectory, small);
 }
 
 TEST(Wire, EncoderMatchesTheDocumentedLayoutByteForByte) {
   for (const TrajectoryGeometry& g : {kSmall, kDefault, kMlp}) {
-    const Trajectory tr = MakeTrajectory(g, 7);
+    const Trajectory tr = MakeRandomTrajectory(g, 7);
     Bytes encoded;
     EncodeTrajectory(tr, /*actor_rank=*/3, /*sequence=*/9, encoded);
     EXPECT_TRUE(encoded == Build(SpecOf(tr, g, 3, 9)));
@@ -75,7 +75,7 @@ TEST(Wire, EncoderMatchesTheDocumentedLayoutByteForByte) {
 }
 
 TEST(Wire, NonContiguousTensorsEncodeByValue) {
-  Trajectory tr = MakeTrajectory(kSmall, 8);
+  Trajectory tr = MakeRandomTrajectory(kSmall, 8);
   const Trajectory reference = tr;
   tr.obs = tr.obs.transpose(0, 1).contiguous().transpose(0, 1);  // same values, other strides
   ASSERT_FALSE(tr.obs.is_contiguous());
@@ -111,7 +111,7 @@ TEST(Wire, WeightsOfAnotherSizeOrBadContentAreRejected) {
   for (std::size_t n = 0; n < buffer.size(); ++n) {
     EXPECT_NE(ErrorOf(DecodeWeights(std::span(buffer).first(n), 10)), "") << "length " << n;
   }
-  EncodeTrajectory(MakeTrajectory(kSmall, 9), 0, 0, buffer);
+  EncodeTrajectory(MakeRandomTrajectory(kSmall, 9), 0, 0, buffer);
   EXPECT_ERROR(DecodeWeights(buffer, 10), "message kind 1 (trajectory), expected 2 (weights)");
 }
 
@@ -120,7 +120,7 @@ TEST(Wire, PeekKindNamesEachKindAndRejectsBadPrefixes) {
   EncodeStop(buffer);
   EXPECT_EQ(buffer.size(), 16u);
   EXPECT_EQ(std::get<MessageKind>(PeekKind(buffer)), MessageKind::kStop);
-  EncodeTrajectory(MakeTrajectory(kSmall, 10), 0, 0, buffer);
+  EncodeTrajectory(MakeRandomTrajectory(kSmall, 10), 0, 0, buffer);
   EXPECT_EQ(std::get<MessageKind>(PeekKind(buffer)), MessageKind::kTrajectory);
   EXPECT_ERROR(PeekKind(std::span(buffer).first(15)),
                "message of 15 bytes is shorter than the 16-byte prefix");

@@ -27,24 +27,6 @@ inline const TrajectoryGeometry kSmall{2, 2, 3, 2, 1, 2, 4};
 inline const TrajectoryGeometry kDefault{32, 16, 4, 2, 2, 32, 64};
 inline const TrajectoryGeometry kMlp{32, 16, 4, 2, 0, 0, 0};
 
-inline Trajectory MakeTrajectory(const TrajectoryGeometry& g, std::uint64_t seed) {
-  torch::manual_seed(seed);
-  const std::int64_t t = g.steps, e = g.columns;
-  Trajectory tr;
-  tr.obs = torch::randn({t + 1, e, g.obs_dim});
-  tr.first = torch::rand({t + 1, e}) < 0.3;
-  tr.actions = torch::randint(0, g.num_actions, {t, e}, torch::kLong);
-  tr.rewards = torch::randn({t, e});
-  tr.terminated = torch::rand({t, e}) < 0.2;
-  tr.truncated = torch::rand({t, e}) < 0.2;
-  tr.truncation_values = torch::randn({t, e}) * tr.truncated;
-  tr.behaviour_logits = torch::randn({t, e, g.num_actions});
-  tr.policy_version = torch::randint(0, 100, {t, e}, torch::kLong);
-  tr.initial_memory.hidden = torch::randn({g.memory_layers, g.memory_length, e, g.memory_width});
-  tr.initial_memory.valid = torch::rand({g.memory_length, e}) < 0.5;
-  return tr;
-}
-
 template <typename T>
 std::string ErrorOf(const std::variant<T, std::string>& result) {
   return std::holds_alternative<std::string>(result) ? std::get<std::string>(result) : "";
