@@ -12,6 +12,7 @@
 #include "common/env/registry.h"
 #include "common/episode_window.h"
 #include "common/files.h"
+#include "common/hash.h"
 #include "common/metrics.h"
 #include "learner/batch_assembler.h"
 #include "learner/checkpoint.h"
@@ -45,10 +46,7 @@ void AllReduceSmall(std::array<double, N>& values, MPI_Op op, MPI_Comm comm, mil
 // FNV-1a over the bytes of the weights: learners must hold bitwise-identical weights.
 std::uint64_t Checksum(const torch::Tensor& flat) {
   const torch::Tensor cpu = flat.to(torch::kCPU).contiguous();
-  const auto* bytes = static_cast<const unsigned char*>(cpu.data_ptr());
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (std::size_t i = 0; i < cpu.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
-  return hash;
+  return Fnv1a(cpu.data_ptr(), cpu.nbytes());
 }
 
 // Indices of the numbers each learner contributes to a report, summed over learners.
