@@ -45,6 +45,11 @@ class NcclCollective final : public Collective {
   }
 
   ~NcclCollective() override {
+    // On a non-blocking communicator ncclCommFinalize flushes what was issued and returns at
+    // once; the state settles when every learner has finalized, which is a wait like any other.
+    NCCL_CHECK(ncclCommFinalize(nccl_));
+    WaitUntilSettled("NCCL shutdown", "NCCL shutdown",
+                     "every learner to finalize the communicator (ncclCommFinalize)");
     cudaEventDestroy(done_);
     cudaEventDestroy(ready_);
     cudaStreamDestroy(stream_);
