@@ -125,21 +125,8 @@ class ControlInbox {
   // Applies every message that has arrived: newer weights are loaded, older ones ignored.
   // Returns true once the stop message has arrived.
   bool Poll(Policy& policy) {
-    while (!stopped_) {
-      int found = 0;
-      MPI_Message message;
-      MPI_Status status;
-      int bytes = 0;
-      {
-        std::lock_guard<std::mutex> lock(MpiMutex());
-        MPI_CHECK(MPI_Improbe(learner_, kTagControl, MPI_COMM_WORLD, &found, &message, &status));
-        if (!found) break;
-        MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &bytes));
-        buffer_.resize(static_cast<std::size_t>(bytes));
-        MPI_CHECK(MPI_Mrecv(buffer_.data(), bytes, MPI_BYTE, &message, MPI_STATUS_IGNORE));
-      }
-      Handle(policy);
-    }
+    int from = learner_;
+    while (!stopped_ && ReceiveIfArrived(learner_, kTagControl, &buffer_, &from)) Handle(policy);
     return stopped_;
   }
 

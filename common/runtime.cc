@@ -1,4 +1,5 @@
-// Roles, stop signals and bounded waits shared by both roles (common/runtime.h).
+// Roles, stop signals, bounded waits and probe-and-receive shared by both roles
+// (common/runtime.h).
 #include "common/runtime.h"
 
 #include <csignal>
@@ -69,26 +70,49 @@ bool TestLocked(MPI_Request* request) {
   return done != 0;
 }
 
-MPI_Status WaitBounded(MPI_Request* request, std::chrono::milliseconds timeout,
-                       const std::string& what) {
+void PollUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+               const char* operation, const std::string& who, const std::string& what,
+               const std::function<void()>& before_abort) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  MPI_Status status{};
-  for (int spins = 0;; ++spins) {
-    int done = 0;
-    {
-      std::lock_guard<std::mutex> lock(MpiMutex());
-      MPI_CHECK(MPI_Test(request, &done, &status));
-    }
-    if (done) return status;
+  for (int spins = 0; !done(); ++spins) {
     if (std::chrono::steady_clock::now() >= deadline) {
-      FailAndAbort("Colony", "WaitBounded",
-                   "timed out after " + std::to_string(timeout.count()) + " ms " + what,
+      if (before_abort) before_abort();
+      FailAndAbort("Colony", operation,
+                   (who.empty() ? "" : who + ": ") + "timed out after " +
+                       std::to_string(timeout.count()) + " ms " + what,
                    __FILE__, __LINE__);
     }
-    // Spin briefly (local messages complete in microseconds), then back off so a waiting
-    // rank leaves the core to the others on an oversubscribed node.
     if (spins > 200) std::this_thread::sleep_for(std::chrono::microseconds(spins > 2000 ? 500 : 50));
   }
+}
+
+MPI_Status WaitBounded(MPI_Request* request, std::chrono::milliseconds timeout,
+                       const std::string& what) {
+  MPI_Status status{};
+  PollUntil(
+      [&] {
+        int done = 0;
+        std::lock_guard<std::mutex> lock(MpiMutex());
+        MPI_CHECK(MPI_Test(request, &done, &status));
+        return done != 0;
+      },
+      timeout, "WaitBounded", /*who=*/"", what);
+  return status;
+}
+
+bool ReceiveIfArrived(int source, int tag, std::vector<std::byte>* buffer, int* from) {
+  int found = 0;
+  MPI_Message message;
+  MPI_Status status;
+  std::lock_guard<std::mutex> lock(MpiMutex());
+  MPI_CHECK(MPI_Improbe(source, tag, MPI_COMM_WORLD, &found, &message, &status));
+  if (!found) return false;
+  int bytes = 0;
+  MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &bytes));
+  buffer->resize(static_cast<std::size_t>(bytes));
+  MPI_CHECK(MPI_Mrecv(buffer->data(), bytes, MPI_BYTE, &message, MPI_STATUS_IGNORE));
+  *from = status.MPI_SOURCE;
+  return true;
 }
 
 }  // namespace colony

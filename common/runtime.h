@@ -1,5 +1,6 @@
 // What every rank of a distributed run shares: who is who (RoleLayout), the MPI tags, the lock
-// that serialises MPI calls between a process's threads, stop signals, and bounded waits.
+// that serialises MPI calls between a process's threads, stop signals, bounded waits, and the
+// probe-and-receive of a message of unknown size.
 //
 // Roles: the first L ranks of MPI_COMM_WORLD learn, the rest act; actor a (world rank L + a)
 // belongs to learner a mod L. Tags: trajectories (and an actor's final "done") travel on
@@ -10,6 +11,8 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -52,6 +55,17 @@ void InstallStopSignalHandlers();
 bool StopRequested();
 int StopSignal();  // the signal that asked, or 0
 
+// Calls `done` until it returns true, spinning briefly (local work completes in microseconds),
+// then backing off so a waiting rank leaves the core to the others on an oversubscribed node.
+// Every bounded wait of Colony goes through here. Past `timeout` it calls `before_abort` (if
+// any: e.g. ncclCommAbort) and ends the job with FailAndAbort for `operation`, detail
+// "<who>: timed out after N ms <what>" ("rank 0 of 2 in the mpi learner communicator: timed
+// out after 500 ms waiting for the all-reduce (sum) of 16 floats; ..."). `who` names this rank
+// where the world rank FailAndAbort prints is not enough; empty leaves it out.
+void PollUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+               const char* operation, const std::string& who, const std::string& what,
+               const std::function<void()>& before_abort = nullptr);
+
 // Tests `request` (taking MpiMutex for each test) until it completes. Past `timeout` it ends the
 // job with FailAndAbort naming this rank and `what`, which should name the peer
 // ("sending a trajectory to learner rank 0"). Returns the completed status.
@@ -59,5 +73,11 @@ MPI_Status WaitBounded(MPI_Request* request, std::chrono::milliseconds timeout,
                        const std::string& what);
 // One locked MPI_Test; true when the request completed (the request is then MPI_REQUEST_NULL).
 bool TestLocked(MPI_Request* request);
+
+// If a message from `source` (or MPI_ANY_SOURCE) with `tag` has arrived on MPI_COMM_WORLD,
+// receives all of it into `buffer` (resized to fit), sets *from to its sender and returns
+// true; otherwise returns false at once. Matched probe and receive happen under one MpiMutex
+// hold, so another thread cannot take the message in between.
+bool ReceiveIfArrived(int source, int tag, std::vector<std::byte>* buffer, int* from);
 
 }  // namespace colony

@@ -4,6 +4,7 @@
 #include "launch/train.h"
 
 #include <cstdio>
+#include <exception>
 
 #include "actors/actor_runtime.h"
 #include "common/check.h"
@@ -59,9 +60,17 @@ int RunDistributed(int argc, char** argv, const TrainConfig& config) {
   // Collective over the world: learners get a communicator of their own for gradients.
   MPI_Comm role_comm = MPI_COMM_NULL;
   MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, layout.is_learner() ? 0 : 1, mpi.rank(), &role_comm));
-  const int code = layout.is_learner()
-                       ? RunLearnerRole(config, layout, role_comm, mpi.local_rank())
-                       : RunActorRole(config, layout);
+  // A role that throws (e.g. the learner's receive thread failed, re-raised by the trainer)
+  // ends the whole job with the message: unwinding into MPI_Finalize would leave this rank
+  // waiting there for peers that are still waiting for it.
+  int code = 1;
+  try {
+    code = layout.is_learner() ? RunLearnerRole(config, layout, role_comm, mpi.local_rank())
+                               : RunActorRole(config, layout);
+  } catch (const std::exception& error) {
+    FailAndAbort("Colony", layout.is_learner() ? "learner role" : "actor role", error.what(),
+                 __FILE__, __LINE__);
+  }
   MPI_CHECK(MPI_Comm_free(&role_comm));
   return code;
 }

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "common/hash.h"
 #include "common/model/policy.h"
 #include "learner/optimizer.h"
 
@@ -27,12 +28,6 @@ constexpr char kMagic[8] = {'C', 'O', 'L', 'O', 'N', 'Y', 'C', 'K'};
 constexpr std::size_t kHeaderBytes = 32;  // magic, u32 format, u32 zero, u64 size, u64 FNV
 constexpr const char* kWeightsFile = "weights.safetensors";
 constexpr const char* kStateFile = "state.bin";
-
-std::uint64_t Fnv1a(const std::string& bytes) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (const unsigned char byte : bytes) hash = (hash ^ byte) * 1099511628211ULL;
-  return hash;
-}
 
 // Returns false if the file cannot be opened.
 bool ReadWholeFile(const std::string& path, std::string* bytes) {

@@ -4,8 +4,9 @@
 //   * MPI  - host buffers, for CPU learners (and the CI machine, which has no GPU);
 //   * NCCL - device buffers, one GPU per learner, bootstrapped over MPI (the unique id is
 //            broadcast as bytes on the learner communicator).
-// Every operation is bounded: if it has not completed within `timeout`, the job is aborted with
-// a message naming this rank, the operation and the communicator, never a silent hang.
+// Every operation is bounded, NCCL start-up included: if it has not completed within `timeout`,
+// the job is aborted with a message naming this rank, the operation and the communicator, never
+// a silent hang (the polling is common/runtime.h's PollUntil).
 //
 // Thread use: one thread at a time per collective. The MPI backend takes MpiMutex()
 // (common/runtime.h) around each MPI call, so a receive thread may use MPI meanwhile.

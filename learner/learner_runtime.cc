@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/check.h"
+#include "common/hash.h"
 #include "learner/batch_assembler.h"
 #include "learner/episode_tracker.h"
 #include "learner/learner.h"
@@ -28,10 +29,7 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 // FNV-1a over the bytes of the weights: learners must hold bitwise-identical weights.
 std::uint64_t Checksum(const torch::Tensor& flat) {
   const torch::Tensor cpu = flat.to(torch::kCPU).contiguous();
-  const auto* bytes = static_cast<const unsigned char*>(cpu.data_ptr());
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (std::size_t i = 0; i < cpu.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
-  return hash;
+  return Fnv1a(cpu.data_ptr(), cpu.nbytes());
 }
 
 // An element-wise all-reduce of a few doubles over the learners, bounded like every wait.

@@ -4,10 +4,9 @@
 #include <limits>
 #include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "common/check.h"
-#include "common/runtime.h"  // MpiMutex: a receive thread shares MPI
+#include "common/runtime.h"  // MpiMutex (a receive thread shares MPI), PollUntil
 #include "learner/collective.h"
 
 namespace colony {
@@ -60,24 +59,9 @@ class MpiCollective final : public Collective {
     return static_cast<int>(count);
   }
 
-  // Spins briefly (a collective on one node finishes in microseconds), then polls with short
-  // sleeps so a waiting learner does not burn a core.
   void Wait(MPI_Request* request, const std::string& what) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto deadline = start + timeout_;
-    int done = 0;
-    for (int spins = 0; !done; ++spins) {
-      done = TestLocked(request);
-      if (done) break;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        std::ostringstream detail;
-        detail << Where() << ": timed out after " << timeout_.count() << " ms waiting for the "
-               << what << "; another learner is stuck, dead or not calling it";
-        FailAndAbort("Colony", "Collective wait", detail.str(), __FILE__, __LINE__);
-      }
-      if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
+    PollUntil([request] { return TestLocked(request); }, timeout_, "Collective wait", Where(),
+              "waiting for the " + what + "; another learner is stuck, dead or not calling it");
   }
 };
 

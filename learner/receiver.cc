@@ -22,16 +22,18 @@ Receiver::Receiver(const RoleLayout& layout, TrajectoryGeometry geometry,
                    std::size_t queue_capacity, std::chrono::milliseconds timeout)
     : layout_(layout),
       geometry_(geometry),
-      capacity_(queue_capacity),
       timeout_(timeout),
-      actors_(layout.ActorsOf(layout.rank())) {
+      actors_(layout.ActorsOf(layout.rank())),
+      queue_(queue_capacity) {
   const auto now = Clock::now();
   for (const int actor : actors_) {
     last_heard_[actor] = now;
     done_[actor] = false;
   }
   EncodeStop(stop_bytes_);
-  thread_ = std::thread([this] { Run(); });
+  // The thread closes the queue when it ends, so that a failure wakes a trainer in Pop().
+  thread_ = StartThread("learner rank " + std::to_string(layout.rank()) + ": receive thread",
+                        &errors_, [this] { Run(); }, [this] { queue_.Close(); });
 }
 
 Receiver::~Receiver() {
@@ -40,16 +42,22 @@ Receiver::~Receiver() {
       std::lock_guard<std::mutex> lock(mu_);
       shutdown_requested_ = true;
     }
+    queue_.Close();
     thread_.join();
   }
 }
 
 bool Receiver::Pop(DecodedTrajectory* out, std::chrono::milliseconds wait) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!queue_changed_.wait_for(lock, wait, [this] { return !queue_.empty(); })) return false;
-  *out = std::move(queue_.front());
-  queue_.pop_front();
-  return true;
+  switch (queue_.Pop(out, wait)) {
+    case PopResult::kItem:
+      return true;
+    case PopResult::kTimeout:
+      return false;
+    case PopResult::kClosed:
+      break;
+  }
+  errors_.RethrowIfFailed();  // closed by a failure, or by Shutdown
+  return false;
 }
 
 void Receiver::PublishWeights(const torch::Tensor& flat, std::int64_t version) {
@@ -64,17 +72,16 @@ void Receiver::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     shutdown_requested_ = true;
+    queue_.Close();  // wakes a trainer blocked in Pop()
     // Queued but never trained on: accounted for separately.
-    counters_.left_in_queue += static_cast<std::int64_t>(queue_.size());
-    queue_.clear();
+    counters_.left_in_queue += static_cast<std::int64_t>(queue_.Drain().size());
   }
-  thread_.join();  // the thread itself bounds the wait and aborts with the silent ranks
+  // The thread itself bounds the wait and aborts with the silent ranks.
+  if (thread_.joinable()) thread_.join();
+  errors_.RethrowIfFailed();
 }
 
-std::size_t Receiver::queue_depth() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
-}
+std::size_t Receiver::queue_depth() const { return queue_.size(); }
 
 ReceiverCounters Receiver::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -137,29 +144,16 @@ void Receiver::Run() {
     }
     if (!progress) std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  finished_ = true;
 }
 
 bool Receiver::ReceiveOne() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= capacity_ && !shutdown_requested_) return false;  // back-pressure
+    if (queue_.full() && !shutdown_requested_) return false;  // back-pressure
   }
-  int found = 0;
-  MPI_Message message;
-  MPI_Status status;
-  {
-    std::lock_guard<std::mutex> lock(MpiMutex());
-    MPI_CHECK(MPI_Improbe(MPI_ANY_SOURCE, kTagTrajectory, MPI_COMM_WORLD, &found, &message,
-                          &status));
-    if (!found) return false;
-    int bytes = 0;
-    MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &bytes));
-    buffer_.resize(static_cast<std::size_t>(bytes));
-    MPI_CHECK(MPI_Mrecv(buffer_.data(), bytes, MPI_BYTE, &message, MPI_STATUS_IGNORE));
-  }
-  HandleMessage(status.MPI_SOURCE);
+  int source = MPI_ANY_SOURCE;
+  if (!ReceiveIfArrived(MPI_ANY_SOURCE, kTagTrajectory, &buffer_, &source)) return false;
+  HandleMessage(source);
   return true;
 }
 
@@ -193,10 +187,10 @@ void Receiver::HandleMessage(int source) {
     if (auto* good = std::get_if<DecodedTrajectory>(&decoded)) {
       if (good->actor_rank == source) {
         lock.lock();
-        queue_.push_back(std::move(*good));
         ++counters_.received;
-        lock.unlock();
-        queue_changed_.notify_one();
+        // This thread is the only producer and checked for room, so only a Shutdown() since
+        // then can refuse the push: the trajectory then counts as left in the queue.
+        if (!queue_.TryPush(*good)) ++counters_.left_in_queue;
         return;
       }
       error = "message says actor rank " + std::to_string(good->actor_rank) + ", sent by rank " +

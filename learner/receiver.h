@@ -10,23 +10,28 @@
 // Weights: each actor has at most one weights message in flight; when it completes, the actor
 // gets the newest version published by then (intermediate versions are skipped, never queued).
 //
-// Shutdown(): sends "stop" to every actor (after any weights, on the same channel), keeps
-// receiving — counted as after_stop — until every actor has sent "done", then the thread ends.
-// Every wait is bounded by `timeout` and ends the job with a message naming the silent ranks.
+// Shutdown(): closes the queue (a trainer blocked in Pop() wakes and gets false), sends "stop"
+// to every actor (after any weights, on the same channel), keeps receiving — counted as
+// after_stop — until every actor has sent "done", then the thread ends. Every wait is bounded
+// by `timeout` and ends the job with a message naming the silent ranks.
+//
+// Errors: an exception in the thread ends the thread, not the process: it is kept (the first
+// one, common/first_error.h), the queue is closed, and Pop() and Shutdown() re-raise it on the
+// caller's thread as a std::runtime_error: "learner rank R: receive thread failed: <message>".
 #pragma once
 
 #include <torch/types.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "common/bounded_queue.h"
+#include "common/first_error.h"
 #include "common/runtime.h"
 #include "common/wire.h"
 
@@ -51,11 +56,13 @@ class Receiver {
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
-  // The oldest valid trajectory, waiting at most `wait`; false if none arrived in time.
+  // The oldest valid trajectory, waiting at most `wait`; false if none arrived in time or the
+  // receiver is shut down. Throws the thread's error if it failed.
   bool Pop(DecodedTrajectory* out, std::chrono::milliseconds wait);
   // Hands a new weights version (flat float32 on the CPU) to the fan-out.
   void PublishWeights(const torch::Tensor& flat, std::int64_t version);
-  // Orderly end (see the file comment); returns when every actor is done.
+  // Orderly end (see the file comment); returns when every actor is done. Throws the thread's
+  // error if it failed.
   void Shutdown();
 
   std::size_t queue_depth() const;
@@ -64,7 +71,7 @@ class Receiver {
   std::string SilentActors() const;
 
  private:
-  void Run();
+  void Run();  // the thread's loop
   bool ReceiveOne();   // one trajectory-channel message, if one is waiting and there is room
   bool FanOutWeights();
   void SendStops();
@@ -72,18 +79,17 @@ class Receiver {
 
   const RoleLayout layout_;
   const TrajectoryGeometry geometry_;
-  const std::size_t capacity_;
   const std::chrono::milliseconds timeout_;
   const std::vector<int> actors_;
 
+  BoundedQueue<DecodedTrajectory> queue_;  // thread -> trainer; closed by Shutdown or an error
+  FirstError errors_;                      // the thread's exception, for Pop and Shutdown
+
   mutable std::mutex mu_;  // guards everything below up to the thread
-  std::condition_variable queue_changed_;
-  std::deque<DecodedTrajectory> queue_;
   ReceiverCounters counters_;
   std::shared_ptr<const std::vector<std::byte>> latest_weights_;
   std::int64_t latest_version_ = -1;
   bool shutdown_requested_ = false;
-  bool finished_ = false;
   std::map<int, std::chrono::steady_clock::time_point> last_heard_;
 
   // Owned by the thread alone.

@@ -1,6 +1,7 @@
 // Safetensors checkpoints (common/model/safetensors.h, Policy::Save/LoadSafetensors): a round
-// trip restores weights and version exactly; every kind of bad file is refused with a message
-// naming the file, the tensor and expected vs got, and leaves the model as it was.
+// trip restores weights and version exactly; every kind of bad file (including tensors that
+// overlap, leave gaps or leave trailing bytes) is refused with a message naming the file, the
+// tensor and expected vs got, and leaves the model as it was.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -10,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,22 @@ ModelConfig Tiny() {
   return c;
 }
 
+// `call` must throw ModelFileError whose message starts with `path` and holds every fragment.
+void ExpectModelFileError(const std::function<void()>& call, const std::string& path,
+                          const std::vector<std::string>& fragments) {
+  try {
+    call();
+    ADD_FAILURE() << "expected ModelFileError for " << path;
+  } catch (const ModelFileError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path, 0), 0u) << "message must start with the path: " << message;
+    for (const auto& fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos)
+          << "missing '" << fragment << "' in: " << message;
+    }
+  }
+}
+
 class SafetensorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -87,17 +105,7 @@ class SafetensorsTest : public ::testing::Test {
   // Loading `path` into the target must fail with a message holding every fragment, and leave
   // the target's weights and version untouched.
   void ExpectRefused(const std::string& path, const std::vector<std::string>& fragments) {
-    try {
-      target_->LoadSafetensors(path);
-      ADD_FAILURE() << "expected ModelFileError for " << path;
-    } catch (const ModelFileError& e) {
-      const std::string message = e.what();
-      EXPECT_EQ(message.rfind(path, 0), 0u) << "message must start with the path: " << message;
-      for (const auto& fragment : fragments) {
-        EXPECT_NE(message.find(fragment), std::string::npos)
-            << "missing '" << fragment << "' in: " << message;
-      }
-    }
+    ExpectModelFileError([&] { target_->LoadSafetensors(path); }, path, fragments);
     EXPECT_TRUE(torch::equal(target_->flat_parameters(), before_)) << "model changed";
     EXPECT_EQ(target_->version(), 3);
   }
@@ -191,6 +199,56 @@ TEST_F(SafetensorsTest, CorruptHeaderIsRefused) {
   }
   ExpectRefused(path, {"corrupt header", "tensor 'a'", "expected once, got twice"});
   ExpectRefused(Path("does_not_exist.safetensors"), {"cannot open"});
+}
+
+// A file written by hand: the header JSON, then the data section (little-endian floats).
+void WriteRaw(const std::string& path, const std::string& header, const std::vector<float>& data) {
+  const std::uint64_t n = header.size();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(&n), 8);
+  f << header;
+  f.write(reinterpret_cast<const char*>(data.data()),
+          static_cast<std::streamsize>(data.size() * sizeof(float)));
+}
+
+void ExpectReadRefused(const std::string& path, const std::vector<std::string>& fragments) {
+  ExpectModelFileError([&] { ReadSafetensors(path); }, path, fragments);
+}
+
+std::string TensorEntry(const std::string& name, int floats, int begin, int end) {
+  return "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" + std::to_string(floats) +
+         "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(end) + "]}";
+}
+
+// Python's reader demands that tensors tile the data section; so does ours, naming the tensor.
+TEST_F(SafetensorsTest, OffsetsThatDoNotTileTheDataAreRefused) {
+  const std::string path = Path("tiling.safetensors");
+  const std::vector<float> three = {1, 2, 3};
+  WriteRaw(path, "{" + TensorEntry("a", 2, 0, 8) + "," + TensorEntry("b", 2, 4, 12) + "}", three);
+  ExpectReadRefused(path, {"corrupt header", "tensor 'b'", "data_offsets [4, 12] overlap tensor "
+                           "'a' at [0, 8]"});
+  WriteRaw(path, "{" + TensorEntry("a", 2, 0, 8) + "," + TensorEntry("b", 2, 0, 8) + "}", {1, 2});
+  ExpectReadRefused(path, {"tensor 'b'", "overlap tensor 'a' at [0, 8]"});
+  WriteRaw(path, "{" + TensorEntry("a", 1, 0, 4) + "," + TensorEntry("b", 1, 8, 12) + "}", three);
+  ExpectReadRefused(path, {"tensor 'b'", "expected data_offsets to begin at byte 4",
+                           "got [8, 12] (a gap of 4 bytes)"});
+  WriteRaw(path, "{" + TensorEntry("a", 2, 0, 8) + "}", three);
+  ExpectReadRefused(path, {"corrupt file", "expected tensor data to end at byte 8",
+                           "got 4 trailing bytes"});
+}
+
+TEST_F(SafetensorsTest, TensorsListedOutOfOffsetOrderStillTile) {
+  const std::string path = Path("order.safetensors");
+  // Header order b, empty, a; offset order a, empty, b: a valid file.
+  WriteRaw(path, "{" + TensorEntry("b", 1, 8, 12) + "," + TensorEntry("empty", 0, 8, 8) + "," +
+                     TensorEntry("a", 2, 0, 8) + "}",
+           {1, 2, 3});
+  const SafetensorsContents contents = ReadSafetensors(path);
+  ASSERT_EQ(contents.tensors.size(), 3u);
+  EXPECT_EQ(contents.tensors[0].first, "b");
+  EXPECT_TRUE(torch::equal(contents.tensors[0].second, torch::tensor({3.0f})));
+  EXPECT_EQ(contents.tensors[1].second.numel(), 0);
+  EXPECT_TRUE(torch::equal(contents.tensors[2].second, torch::tensor({1.0f, 2.0f})));
 }
 
 TEST_F(SafetensorsTest, ConfigThatChangesNoShapeIsStillChecked) {

@@ -212,6 +212,37 @@ SafetensorsContents ReadSafetensors(const std::string& path) {
     }
     entries.push_back(std::move(e));
   }
+  // Tensors must tile the data section exactly, as Python's reader demands: in offset order,
+  // each begins where the previous one ends and the last ends at the end of the file. An
+  // overlap would alias two tensors' bytes; a gap or a tail is bytes nobody accounts for.
+  std::vector<const Entry*> by_offset;
+  for (const Entry& e : entries) by_offset.push_back(&e);
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const Entry* x, const Entry* y) {
+    return x->begin != y->begin ? x->begin < y->begin : x->end < y->end;
+  });
+  const Entry* previous = nullptr;
+  uint64_t covered = 0;  // bytes of the data section accounted for so far
+  for (const Entry* e : by_offset) {
+    const std::string range = "[" + std::to_string(e->begin) + ", " + std::to_string(e->end) + "]";
+    if (e->begin < covered) {
+      Fail(path, "corrupt header: tensor '" + e->name + "': data_offsets " + range +
+                     " overlap tensor '" + previous->name + "' at [" +
+                     std::to_string(previous->begin) + ", " + std::to_string(previous->end) +
+                     "]; expected tensors packed back to back without overlap");
+    }
+    if (e->begin > covered) {
+      Fail(path, "corrupt header: tensor '" + e->name + "': expected data_offsets to begin at "
+                     "byte " + std::to_string(covered) + ", where the previous tensor ends, got " +
+                     range + " (a gap of " + std::to_string(e->begin - covered) + " bytes)");
+    }
+    covered = e->end;
+    previous = e;
+  }
+  if (covered != data_size) {
+    Fail(path, "corrupt file: expected tensor data to end at byte " + std::to_string(covered) +
+                   " of the data section, got " + std::to_string(data_size - covered) +
+                   " trailing bytes no tensor accounts for");
+  }
   for (const Entry& e : entries) {
     torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.type));
     if (e.end > e.begin) std::memcpy(t.data_ptr(), data + e.begin, e.end - e.begin);

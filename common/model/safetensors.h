@@ -4,7 +4,9 @@
 //   header = {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ...,
 //             "__metadata__": {"key": "string value", ...}}
 // Offsets count from the first byte after the header; tensors are packed back to back, so
-// Python's `safetensors` (which insists on that) reads what we write (tests/check_safetensors.py).
+// Python's `safetensors` (which insists on that) reads what we write (tests/check_safetensors.py),
+// and our reader insists on it too: the tensors must tile the data section exactly (no
+// overlap, no gap, no trailing bytes).
 //
 // In: named tensors and string metadata (Policy::SaveSafetensors). Out: a file written
 // atomically (temp file in the same folder, fsync, rename, fsync of the folder), so a crash never
