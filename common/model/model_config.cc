@@ -23,18 +23,17 @@ void CheckRange(const std::string& field, std::int64_t value, std::int64_t min, 
 
 void ModelConfig::Validate() const {
   if (kind != "gtrxl" && kind != "mlp") Fail("kind", "one of gtrxl|mlp", "'" + kind + "'");
-  // The upper bounds only catch typos (an extra zero or two); nothing depends on them.
-  CheckRange("obs_dim", obs_dim, 1, 1 << 20);
-  CheckRange("num_actions", num_actions, 1, 1 << 16);
-  CheckRange("layers", layers, 1, 64);
-  CheckRange("d_model", d_model, 1, 1 << 14);
+  CheckRange("obs_dim", obs_dim, 1, kMaxObsDim);
+  CheckRange("num_actions", num_actions, 1, kMaxNumActions);
+  CheckRange("layers", layers, 1, kMaxLayers);
+  CheckRange("d_model", d_model, 1, kMaxDModel);
   if (kind == "mlp") return;  // heads, d_ff and memory mean nothing without attention
   CheckRange("heads", heads, 1, d_model);
   if (d_model % heads != 0) {
     Fail("heads", "a divisor of d_model " + std::to_string(d_model), std::to_string(heads));
   }
-  CheckRange("d_ff", d_ff, 1, 1 << 16);
-  CheckRange("memory", memory, 1, 1 << 14);
+  CheckRange("d_ff", d_ff, 1, kMaxDFf);
+  CheckRange("memory", memory, 1, kMaxMemory);
 }
 
 std::string ModelConfig::ToJson() const {
