@@ -2,6 +2,7 @@
 #include "common/metrics.h"
 
 #include "common/files.h"
+#include "common/json.h"
 #include "common/metrics_server.h"
 #include "common/tensorboard.h"
 
@@ -14,13 +15,6 @@
 
 namespace colony {
 namespace {
-
-std::string FormatNumber(double value) {
-  if (!std::isfinite(value)) return "null";
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.10g", value);
-  return text;
-}
 
 std::string ErrnoText() { return std::strerror(errno); }
 
@@ -63,7 +57,7 @@ std::string Milliseconds(double seconds) {
 }  // namespace
 
 MetricsRecord& MetricsRecord::Add(const std::string& key, double value) {
-  fields_.emplace_back(key, FormatNumber(value));
+  fields_.emplace_back(key, JsonNumber(value));  // null if not finite
   return *this;
 }
 
@@ -73,12 +67,9 @@ MetricsRecord& MetricsRecord::Add(const std::string& key, std::int64_t value) {
 }
 
 std::string MetricsRecord::ToJson() const {
-  std::string out = "{";
-  for (const auto& [key, value] : fields_) {
-    if (out.size() > 1) out += ",";
-    out += "\"" + key + "\":" + value;  // keys are fixed identifiers: no escaping needed
-  }
-  return out + "}";
+  JsonObjectWriter out;
+  for (const auto& [key, value] : fields_) out.AddRaw(key, value);
+  return out.Finish();
 }
 
 std::string MetricsRecord::ToStatusLine(const std::vector<std::string>& keys) const {

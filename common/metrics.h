@@ -3,8 +3,9 @@
 // status line. Learner 0 (or the serial trainer) writes them every --report-every seconds and
 // once at the end (docs/observability.md lists the keys).
 //
-// In: named numbers in the order they should print. Out: appended, flushed lines; a non-finite
-// value is written as null (JSON has no NaN), e.g. the mean return before any episode ended.
+// In: named numbers in the order they should print. Out: appended, flushed lines (common/json.h);
+// numbers in their shortest round-trip form, and a non-finite value as null (JSON has no NaN),
+// e.g. the mean return before any episode ended.
 #pragma once
 
 #include <cstdint>

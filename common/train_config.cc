@@ -1,116 +1,212 @@
-// Flags and JSON for TrainConfig (common/train_config.h).
+// The settings table of TrainConfig (common/train_config.h) and what is derived from it: the
+// flags, config.json and the --config reader.
 #include "common/train_config.h"
 
-#include "common/metrics_server.h"
-
-#include <cereal/archives/json.hpp>
-#include <rapidjson/document.h>
-
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "common/json.h"
+#include "common/metrics_server.h"
 
 namespace colony {
 namespace {
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
-template <class Archive>
-void Serialize(Archive& ar, const TrainConfig& c) {
-  const ModelConfig& m = c.model;
-  const LossConfig& l = c.loss;
-  const OptimizerConfig& o = c.optimizer;
-  ar(cereal::make_nvp("env", c.env), cereal::make_nvp("model", m.kind),
-     cereal::make_nvp("obs_dim", m.obs_dim), cereal::make_nvp("num_actions", m.num_actions),
-     cereal::make_nvp("layers", m.layers), cereal::make_nvp("d_model", m.d_model),
-     cereal::make_nvp("heads", m.heads), cereal::make_nvp("d_ff", m.d_ff),
-     cereal::make_nvp("memory", m.memory), cereal::make_nvp("envs_per_actor", c.envs_per_actor),
-     cereal::make_nvp("unroll", c.unroll), cereal::make_nvp("batch", c.batch),
-     cereal::make_nvp("total_frames", c.total_frames), cereal::make_nvp("seed", c.seed),
-     cereal::make_nvp("run_dir", c.run_dir), cereal::make_nvp("report_every", c.report_every_s),
-     cereal::make_nvp("metrics_addr", c.metrics_addr),
-     cereal::make_nvp("metrics_server", c.metrics_server),
-     cereal::make_nvp("serial", c.serial), cereal::make_nvp("learners", c.learners),
-     cereal::make_nvp("threads", c.threads), cereal::make_nvp("peer_timeout", c.peer_timeout_s),
-     cereal::make_nvp("max_policy_lag", c.max_policy_lag),
-     cereal::make_nvp("send_credits", c.send_credits),
-     cereal::make_nvp("inject_malformed", c.inject_malformed),
-     cereal::make_nvp("learner_delay_ms", c.learner_delay_ms),
-     cereal::make_nvp("checkpoint_every", c.checkpoint_every_s),
-     cereal::make_nvp("keep_checkpoints", c.keep_checkpoints), cereal::make_nvp("resume", c.resume),
-     cereal::make_nvp("gamma", l.gamma),
-     cereal::make_nvp("rho_bar", l.vtrace.rho_bar), cereal::make_nvp("c_bar", l.vtrace.c_bar),
-     cereal::make_nvp("lambda", l.vtrace.lambda),
-     cereal::make_nvp("baseline_cost", l.baseline_cost),
-     cereal::make_nvp("entropy_cost", l.entropy_cost),
-     cereal::make_nvp("reward_scale", l.reward_scale), cereal::make_nvp("optimizer", o.kind),
-     cereal::make_nvp("lr", o.learning_rate), cereal::make_nvp("rmsprop_alpha", o.rmsprop_alpha),
-     cereal::make_nvp("rmsprop_eps", o.rmsprop_epsilon),
-     cereal::make_nvp("momentum", o.rmsprop_momentum),
-     cereal::make_nvp("adam_beta1", o.adam_beta1), cereal::make_nvp("adam_beta2", o.adam_beta2),
-     cereal::make_nvp("adam_eps", o.adam_epsilon), cereal::make_nvp("grad_clip", o.grad_clip),
-     cereal::make_nvp("lr_decay", o.linear_decay));
+// Where a setting lives in TrainConfig: a function returning a reference to the field.
+template <typename T>
+using Field = T& (*)(TrainConfig&);
+// FIELD(model.d_model) is such a function, as a captureless lambda.
+#define FIELD(member) [](TrainConfig& c) -> auto& { return c.member; }
+
+struct BoolSetting {
+  Field<bool> field;
+};
+struct IntSetting {
+  Field<std::int64_t> field;
+  std::int64_t min, max;
+};
+struct RealSetting {
+  Field<double> field;
+  double min, max;
+};
+struct TextSetting {
+  Field<std::string> field;
+  std::vector<std::string> choices;  // empty: any text
+};
+
+struct Setting {
+  const char* flag;  // "" = no flag: written to config.json, skipped when read back
+  const char* key;   // in config.json and --config files
+  std::variant<BoolSetting, IntSetting, RealSetting, TextSetting> type;
+  const char* help;
+};
+
+Setting Bool(const char* flag, const char* key, Field<bool> field, const char* help) {
+  return {flag, key, BoolSetting{field}, help};
+}
+Setting Int(const char* flag, const char* key, Field<std::int64_t> field, std::int64_t min,
+            std::int64_t max, const char* help) {
+  return {flag, key, IntSetting{field, min, max}, help};
+}
+Setting Real(const char* flag, const char* key, Field<double> field, double min, double max,
+             const char* help) {
+  return {flag, key, RealSetting{field, min, max}, help};
+}
+Setting Text(const char* flag, const char* key, Field<std::string> field, const char* help) {
+  return {flag, key, TextSetting{field, {}}, help};
+}
+Setting Choice(const char* flag, const char* key, Field<std::string> field,
+               std::vector<std::string> choices, const char* help) {
+  return {flag, key, TextSetting{field, std::move(choices)}, help};
+}
+
+// Every setting, in --help's and config.json's order. Flag names and JSON keys are contracts
+// (scripts, old runs' config.json, checkpoints): add rows, never rename one.
+const std::vector<Setting>& Settings() {
+  using M = ModelConfig;
+  static const std::vector<Setting> kSettings = {
+      Text("env", "env", FIELD(env), "environment, NAME[:key=value,...] (colony env list)"),
+      Choice("model", "model", FIELD(model.kind), {"gtrxl", "mlp"}, "policy network"),
+      // From the environment, not flags; recorded so a reader knows the network's shape.
+      Int("", "obs_dim", FIELD(model.obs_dim), 1, M::kMaxObsDim, ""),
+      Int("", "num_actions", FIELD(model.num_actions), 1, M::kMaxNumActions, ""),
+      Int("layers", "layers", FIELD(model.layers), 1, M::kMaxLayers,
+          "transformer blocks (mlp: hidden layers)"),
+      Int("d-model", "d_model", FIELD(model.d_model), 1, M::kMaxDModel, "model width"),
+      Int("heads", "heads", FIELD(model.heads), 1, M::kMaxHeads,
+          "attention heads (divide --d-model)"),
+      Int("d-ff", "d_ff", FIELD(model.d_ff), 1, M::kMaxDFf, "feed-forward width"),
+      Int("memory", "memory", FIELD(model.memory), 1, M::kMaxMemory,
+          "M: hidden states kept per layer"),
+      Int("envs-per-actor", "envs_per_actor", FIELD(envs_per_actor), 1, 1 << 20,
+          "E: environments per actor"),
+      Int("unroll", "unroll", FIELD(unroll), 1, 1 << 16, "T: steps per trajectory"),
+      Int("batch", "batch", FIELD(batch), 1, 1 << 20, "B: trajectories per learner step"),
+      Int("total-frames", "total_frames", FIELD(total_frames), 1, kMaxInt,
+          "stop after this many environment steps"),
+      Int("seed", "seed", FIELD(seed), 0, kMaxInt,
+          "run seed (environments, sampling, initial weights)"),
+      Text("run-dir", "run_dir", FIELD(run_dir), "where config.json and metrics.jsonl go"),
+      Real("report-every", "report_every", FIELD(report_every_s), 0.0, 3600.0,
+           "seconds between status lines"),
+      Text("metrics-addr", "metrics_addr", FIELD(metrics_addr),
+           "HOST:PORT for learner 0's /metrics and /status; port 0 = any free port (printed "
+           "and written to RUN_DIR/metrics_address)"),
+      Bool("metrics-server", "metrics_server", FIELD(metrics_server),
+           "serve /metrics and /status over HTTP (--no-metrics-server: off)"),
+      Bool("serial", "serial", FIELD(serial),
+           "actors and learner in one process, no MPI (deterministic)"),
+      Int("learners", "learners", FIELD(learners), 1, 4096,
+          "L: the first L ranks learn, the rest act"),
+      Int("threads", "threads", FIELD(threads), 1, 256, "torch intra-op threads per process"),
+      Real("peer-timeout", "peer_timeout", FIELD(peer_timeout_s), 0.1, 86400.0,
+           "seconds any rank waits for another before ending the job with an error"),
+      Int("max-policy-lag", "max_policy_lag", FIELD(max_policy_lag), 0, kMaxInt,
+          "drop trajectories acted on by weights this many versions old; 0 keeps all"),
+      Int("send-credits", "send_credits", FIELD(send_credits), 1, 64,
+          "trajectory sends an actor keeps in flight"),
+      Int("inject-malformed", "inject_malformed", FIELD(inject_malformed), 0, 1000,
+          "testing: actor 0 also sends this many corrupted trajectories"),
+      Real("learner-delay-ms", "learner_delay_ms", FIELD(learner_delay_ms), 0.0, 60000.0,
+           "testing: sleep this long in every learner update (a slow learner)"),
+      Real("checkpoint-every", "checkpoint_every", FIELD(checkpoint_every_s), 0.0, 1e9,
+           "seconds between checkpoints in RUN_DIR/checkpoints; 0 = only at the end and on "
+           "SIGUSR1/SIGTERM/SIGINT"),
+      Int("keep-checkpoints", "keep_checkpoints", FIELD(keep_checkpoints), 1, 1000000,
+          "checkpoints kept (older ones deleted)"),
+      Text("resume", "resume", FIELD(resume),
+           "'' = fresh run; auto = newest good checkpoint in --run-dir; or a checkpoint dir"),
+      Real("gamma", "gamma", FIELD(loss.gamma), 0.0, 1.0, "discount"),
+      Real("rho-bar", "rho_bar", FIELD(loss.vtrace.rho_bar), 0.0, kInf,
+           "V-trace importance-weight clip"),
+      Real("c-bar", "c_bar", FIELD(loss.vtrace.c_bar), 0.0, kInf,
+           "V-trace trace clip (<= --rho-bar)"),
+      Real("lambda", "lambda", FIELD(loss.vtrace.lambda), 0.0, 1.0, "V-trace lambda"),
+      Real("baseline-cost", "baseline_cost", FIELD(loss.baseline_cost), 0.0, kInf,
+           "weight of the value loss"),
+      Real("entropy-cost", "entropy_cost", FIELD(loss.entropy_cost), 0.0, kInf,
+           "weight of the entropy bonus"),
+      Real("reward-scale", "reward_scale", FIELD(loss.reward_scale), 0.0, kInf,
+           "multiplies rewards in the loss"),
+      Choice("optimizer", "optimizer", FIELD(optimizer.kind), {"adam", "rmsprop"}, "optimiser"),
+      Real("lr", "lr", FIELD(optimizer.learning_rate), 0.0, 1.0, "initial learning rate"),
+      Real("rmsprop-alpha", "rmsprop_alpha", FIELD(optimizer.rmsprop_alpha), 0.0, 1.0,
+           "RMSProp decay"),
+      Real("rmsprop-eps", "rmsprop_eps", FIELD(optimizer.rmsprop_epsilon), 0.0, kInf,
+           "RMSProp epsilon"),
+      Real("momentum", "momentum", FIELD(optimizer.rmsprop_momentum), 0.0, 1.0,
+           "RMSProp momentum"),
+      Real("adam-beta1", "adam_beta1", FIELD(optimizer.adam_beta1), 0.0, 1.0, "Adam beta1"),
+      Real("adam-beta2", "adam_beta2", FIELD(optimizer.adam_beta2), 0.0, 1.0, "Adam beta2"),
+      Real("adam-eps", "adam_eps", FIELD(optimizer.adam_epsilon), 0.0, kInf, "Adam epsilon"),
+      Real("grad-clip", "grad_clip", FIELD(optimizer.grad_clip), 0.0, kInf,
+           "max gradient L2 norm, 0 = off"),
+      Bool("lr-decay", "lr_decay", FIELD(optimizer.linear_decay),
+           "decay the lr linearly to 0 over the budget"),
+  };
+  return kSettings;
+}
+
+#undef FIELD
+
+// What a --config value must be for `setting`, or "" if `value` is that.
+std::string TypeProblem(const Setting& setting, const json::Value& value) {
+  struct {
+    const json::Value& value;
+    std::string operator()(const BoolSetting&) const {
+      return value.IsBool() ? "" : "a boolean";
+    }
+    std::string operator()(const IntSetting&) const {
+      return value.IsInt64() ? "" : "an integer";
+    }
+    std::string operator()(const RealSetting&) const {
+      return value.IsNumber() ? "" : "a number";
+    }
+    std::string operator()(const TextSetting&) const {
+      return value.IsString() ? "" : "a string";
+    }
+  } check{value};
+  return std::visit(check, setting.type);
+}
+
+// `value` (of the right type) as the text its flag takes.
+std::string FlagText(const json::Value& value) {
+  if (value.IsBool()) return value.GetBool() ? "true" : "false";
+  if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
+  if (value.IsInt64()) return std::to_string(value.GetInt64());
+  return JsonNumber(value.GetDouble());  // shortest text that parses back to the same double
 }
 
 }  // namespace
 
 void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
-  flags.Add("env", &c->env, "environment, NAME[:key=value,...] (colony env list)");
-  flags.AddChoice("model", &c->model.kind, {"gtrxl", "mlp"}, "policy network");
-  flags.Add("layers", &c->model.layers, "transformer blocks (mlp: hidden layers)", 1, 64);
-  flags.Add("d-model", &c->model.d_model, "model width", 1, 65536);
-  flags.Add("heads", &c->model.heads, "attention heads (divide --d-model)", 1, 1024);
-  flags.Add("d-ff", &c->model.d_ff, "feed-forward width", 1, 1 << 20);
-  flags.Add("memory", &c->model.memory, "M: hidden states kept per layer", 1, 65536);
-  flags.Add("envs-per-actor", &c->envs_per_actor, "E: environments per actor", 1, 1 << 20);
-  flags.Add("unroll", &c->unroll, "T: steps per trajectory", 1, 1 << 16);
-  flags.Add("batch", &c->batch, "B: trajectories per learner step", 1, 1 << 20);
-  flags.Add("total-frames", &c->total_frames, "stop after this many environment steps", 1,
-            kMaxInt);
-  flags.Add("seed", &c->seed, "run seed (environments, sampling, initial weights)", 0, kMaxInt);
-  flags.Add("run-dir", &c->run_dir, "where config.json and metrics.jsonl go");
-  flags.Add("report-every", &c->report_every_s, "seconds between status lines", 0.0, 3600.0);
-  flags.Add("metrics-addr", &c->metrics_addr,
-            "HOST:PORT for learner 0's /metrics and /status; port 0 = any free port (printed "
-            "and written to RUN_DIR/metrics_address)");
-  flags.Add("metrics-server", &c->metrics_server,
-            "serve /metrics and /status over HTTP (--no-metrics-server: off)");
-  flags.Add("serial", &c->serial, "actors and learner in one process, no MPI (deterministic)");
-  flags.Add("learners", &c->learners, "L: the first L ranks learn, the rest act", 1, 4096);
-  flags.Add("threads", &c->threads, "torch intra-op threads per process", 1, 256);
-  flags.Add("peer-timeout", &c->peer_timeout_s,
-            "seconds any rank waits for another before ending the job with an error", 0.1, 86400.0);
-  flags.Add("max-policy-lag", &c->max_policy_lag,
-            "drop trajectories acted on by weights this many versions old; 0 keeps all", 0, kMaxInt);
-  flags.Add("send-credits", &c->send_credits, "trajectory sends an actor keeps in flight", 1, 64);
-  flags.Add("inject-malformed", &c->inject_malformed,
-            "testing: actor 0 also sends this many corrupted trajectories", 0, 1000);
-  flags.Add("learner-delay-ms", &c->learner_delay_ms,
-            "testing: sleep this long in every learner update (a slow learner)", 0.0, 60000.0);
-  flags.Add("checkpoint-every", &c->checkpoint_every_s,
-            "seconds between checkpoints in RUN_DIR/checkpoints; 0 = only at the end and on "
-            "SIGUSR1/SIGTERM/SIGINT", 0.0, 1e9);
-  flags.Add("keep-checkpoints", &c->keep_checkpoints, "checkpoints kept (older ones deleted)", 1,
-            1000000);
-  flags.Add("resume", &c->resume,
-            "'' = fresh run; auto = newest good checkpoint in --run-dir; or a checkpoint dir");
-  flags.Add("gamma", &c->loss.gamma, "discount", 0.0, 1.0);
-  flags.Add("rho-bar", &c->loss.vtrace.rho_bar, "V-trace importance-weight clip", 0.0);
-  flags.Add("c-bar", &c->loss.vtrace.c_bar, "V-trace trace clip (<= --rho-bar)", 0.0);
-  flags.Add("lambda", &c->loss.vtrace.lambda, "V-trace lambda", 0.0, 1.0);
-  flags.Add("baseline-cost", &c->loss.baseline_cost, "weight of the value loss", 0.0);
-  flags.Add("entropy-cost", &c->loss.entropy_cost, "weight of the entropy bonus", 0.0);
-  flags.Add("reward-scale", &c->loss.reward_scale, "multiplies rewards in the loss", 0.0);
-  flags.AddChoice("optimizer", &c->optimizer.kind, {"adam", "rmsprop"}, "optimiser");
-  flags.Add("lr", &c->optimizer.learning_rate, "initial learning rate", 0.0, 1.0);
-  flags.Add("rmsprop-alpha", &c->optimizer.rmsprop_alpha, "RMSProp decay", 0.0, 1.0);
-  flags.Add("rmsprop-eps", &c->optimizer.rmsprop_epsilon, "RMSProp epsilon", 0.0);
-  flags.Add("momentum", &c->optimizer.rmsprop_momentum, "RMSProp momentum", 0.0, 1.0);
-  flags.Add("adam-beta1", &c->optimizer.adam_beta1, "Adam beta1", 0.0, 1.0);
-  flags.Add("adam-beta2", &c->optimizer.adam_beta2, "Adam beta2", 0.0, 1.0);
-  flags.Add("adam-eps", &c->optimizer.adam_epsilon, "Adam epsilon", 0.0);
-  flags.Add("grad-clip", &c->optimizer.grad_clip, "max gradient L2 norm, 0 = off", 0.0);
-  flags.Add("lr-decay", &c->optimizer.linear_decay, "decay the lr linearly to 0 over the budget");
+  for (const Setting& setting : Settings()) {
+    const std::string flag = setting.flag;
+    if (flag.empty()) continue;
+    std::visit(
+        [&](const auto& s) {
+          using S = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<S, BoolSetting>) {
+            flags.Add(flag, &s.field(*c), setting.help);
+          } else if constexpr (std::is_same_v<S, TextSetting>) {
+            if (s.choices.empty()) {
+              flags.Add(flag, &s.field(*c), setting.help);
+            } else {
+              flags.AddChoice(flag, &s.field(*c), s.choices, setting.help);
+            }
+          } else {
+            flags.Add(flag, &s.field(*c), setting.help, s.min, s.max);
+          }
+        },
+        setting.type);
+  }
 }
 
 void TrainConfig::Validate() const {
@@ -135,39 +231,28 @@ void ApplyConfigFile(const std::string& path, Flags& flags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FlagError("--config " + path + ": cannot open the file");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    throw FlagError("--config " + path + ": expected a JSON object (as in RUN_DIR/config.json)");
+  json::Document doc;
+  try {
+    doc = ParseJsonObject(text);
+  } catch (const JsonError& error) {
+    throw FlagError("--config " + path + ": " + error.what() + " (as in RUN_DIR/config.json)");
   }
   // The file's keys are checked before any is applied: a typo should not half-configure a run.
-  const TrainConfig defaults;
-  const std::string known = defaults.ToJson();
   std::vector<std::string> args;
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
-    const std::string key = it->name.GetString();
-    if (key == "obs_dim" || key == "num_actions") continue;  // from the environment
-    std::string flag = key;
-    for (char& ch : flag) ch = ch == '_' ? '-' : ch;
-    if (known.find("\"" + key + "\":") == std::string::npos) {
-      throw FlagError("--config " + path + ": unknown key '" + key + "'");
+    const std::string key(it->name.GetString(), it->name.GetStringLength());
+    const Setting* setting = nullptr;
+    for (const Setting& candidate : Settings()) {
+      if (key == candidate.key) setting = &candidate;
     }
-    const auto& value = it->value;
-    if (value.IsBool()) {
-      args.push_back((value.GetBool() ? "--" : "--no-") + flag);
-    } else if (value.IsString()) {
-      args.push_back("--" + flag + "=" + value.GetString());
-    } else if (value.IsInt64()) {
-      args.push_back("--" + flag + "=" + std::to_string(value.GetInt64()));
-    } else if (value.IsNumber()) {
-      std::ostringstream number;
-      number.precision(17);
-      number << value.GetDouble();
-      args.push_back("--" + flag + "=" + number.str());
-    } else {
-      throw FlagError("--config " + path + ": key '" + key + "': expected a string, number or "
-                      "boolean");
+    if (setting == nullptr) throw FlagError("--config " + path + ": unknown key '" + key + "'");
+    const std::string flag = setting->flag;
+    if (flag.empty()) continue;  // obs_dim, num_actions: from the environment
+    if (const std::string expected = TypeProblem(*setting, it->value); !expected.empty()) {
+      throw FlagError("--config " + path + ": key '" + key + "': expected " + expected +
+                      ", got " + JsonTypeName(it->value));
     }
+    args.push_back("--" + flag + "=" + FlagText(it->value));
   }
   try {
     flags.Parse(args);
@@ -202,12 +287,12 @@ std::vector<std::string> ParseTrainFlags(const std::string& usage, int argc, cha
 }
 
 std::string TrainConfig::ToJson() const {
-  std::ostringstream out;
-  {
-    cereal::JSONOutputArchive archive(out);
-    Serialize(archive, *this);
+  TrainConfig config = *this;  // the table's fields take a mutable config
+  JsonObjectWriter out(JsonObjectWriter::Style::kPretty);
+  for (const Setting& setting : Settings()) {
+    std::visit([&](const auto& s) { out.Add(setting.key, s.field(config)); }, setting.type);
   }
-  return out.str() + "\n";
+  return out.Finish() + "\n";
 }
 
 }  // namespace colony

@@ -1,9 +1,24 @@
 // TrainConfig: every setting of a training run, shared by `colony train --serial`, the
 // distributed runtime, checkpoints and the run directory's config.json.
 //
-// In:  command-line flags (RegisterTrainFlags binds each field to a flag whose default is the
-//      field's initial value). Out: a validated struct, and its JSON (Cereal) for the run dir.
+// In:  command-line flags and --config files. Out: a validated struct, and its JSON for the run
+//      dir (RUN_DIR/config.json, also stored in every checkpoint).
 // Free of LibTorch: the learner turns the plain learning settings below into tensors' work.
+//
+// Each setting is declared once: a field below (whose initialiser is the default) and one row
+// of the settings table in train_config.cc, which names its flag, its JSON key, the field, the
+// allowed range and the help text. The flags (RegisterTrainFlags), config.json (ToJson) and
+// the --config reader (ApplyConfigFile) are all derived from that table.
+//
+// To add a setting, e.g. `--algo impala|appo`:
+//   1. add the field with its default here:   std::string algo = "impala";
+//   2. add one row to kSettings in train_config.cc, where it should appear in --help and in
+//      config.json:   Choice("algo", "algo", FIELD(algo), {"impala", "appo"}, "loss: ..."),
+//      (Int/Real take a [min, max] range, Bool and Text none). The JSON key is the flag name
+//      with '-' as '_' unless there is a reason otherwise; flag names and JSON keys are
+//      contracts (scripts, old runs' config.json, checkpoints), so never rename one.
+//   3. if it constrains another setting, check that in TrainConfig::Validate.
+// Old config.json files without the new key still load: the setting keeps its default.
 #pragma once
 
 #include <cstdint>
@@ -79,7 +94,8 @@ struct TrainConfig {
   // Cross-field checks the flags cannot express (rho_bar >= c_bar, heads divide d_model, ...).
   // Throws FlagError naming the flags involved.
   void Validate() const;
-  // Pretty-printed JSON of every field (Cereal), as saved in RUN_DIR/config.json.
+  // Every setting as pretty-printed JSON, one key per line in the table's order, ending in a
+  // newline: RUN_DIR/config.json, and the config stored in checkpoints.
   std::string ToJson() const;
 };
 
@@ -87,9 +103,10 @@ struct TrainConfig {
 void RegisterTrainFlags(Flags& flags, TrainConfig* config);
 
 // Applies a JSON object in config.json's format to the flags RegisterTrainFlags bound: each key
-// sets the flag of the same name with '_' as '-' (obs_dim and num_actions, which come from the
-// environment, are skipped). Throws FlagError naming the file and the key for an unknown key,
-// a value of the wrong type or out of range, or a file that is not a JSON object.
+// sets its setting's flag (obs_dim and num_actions, which come from the environment, are
+// skipped). Every key and value type is checked before any is applied. Throws FlagError naming
+// the file and the key for an unknown key, a value of the wrong type or out of range, or a file
+// that is not a JSON object.
 void ApplyConfigFile(const std::string& path, Flags& flags);
 
 // `colony train`'s flags in order of precedence: defaults < --config FILE < the command line.

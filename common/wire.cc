@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/check.h"
+#include "common/shape_text.h"
 #include "common/wire_header.h"
 
 namespace colony {
@@ -320,8 +321,8 @@ TrajectoryGeometry GeometryOf(const Trajectory& tr) {
   for (int s = 0; s < kMemory; ++s) {
     const torch::Tensor& t = *TensorIn(tr, s);
     COLONY_CHECK(t.defined() && t.sizes().vec() == want[s].shape)
-        << want[s].name << ": expected " << wire::ShapeText(want[s].shape) << ", got "
-        << (t.defined() ? wire::ShapeText(t.sizes().vec()) : "undefined");
+        << want[s].name << ": expected " << ShapeText(want[s].shape) << ", got "
+        << (t.defined() ? ShapeText(t.sizes()) : "undefined");
   }
   COLONY_CHECK(m.batch() == g.columns && m.valid.sizes().vec() ==
                                              std::vector<std::int64_t>{g.memory_length, g.columns})

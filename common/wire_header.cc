@@ -6,6 +6,8 @@
 // tag ourselves lets every count be bounded first; the bytes on the wire are the same.
 #include "common/wire_header.h"
 
+#include "common/shape_text.h"
+
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
@@ -124,12 +126,6 @@ std::size_t AlignUp(std::size_t n) {
 
 std::size_t PayloadStart(std::uint32_t header_length) {
   return AlignUp(kPrefixBytes + header_length);
-}
-
-std::string ShapeText(std::span<const std::int64_t> shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 std::uint64_t LayOut(const std::vector<ExpectedTensor>& expected, std::vector<TensorEntry>& table) {

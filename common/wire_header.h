@@ -82,9 +82,6 @@ std::uint64_t LayOut(const std::vector<ExpectedTensor>& expected, std::vector<Te
 void CheckTable(const std::vector<TensorEntry>& table, const std::vector<ExpectedTensor>& expected,
                 std::uint64_t payload_bytes);
 
-// "[33,8,4]"
-std::string ShapeText(std::span<const std::int64_t> shape);
-
 // Appends Cereal binary fields to `out` from byte 16 on (the prefix is written afterwards, once
 // the header length is known). Writes over existing bytes instead of clearing the buffer, so a
 // reused buffer is neither reallocated nor zero-filled again.

@@ -1,7 +1,6 @@
 // `colony eval` (launch/eval.h): load, play N episodes in parallel envs, summarise.
 #include "launch/eval.h"
 
-#include <rapidjson/document.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include "common/env/registry.h"
 #include "common/env/rng.h"
 #include "common/flags.h"
+#include "common/json.h"
 #include "common/model/policy.h"
 #include "common/model/safetensors.h"
 #include "learner/checkpoint.h"
@@ -38,10 +38,13 @@ Loaded Load(const std::string& path) {
   std::string weights = path;
   if (!EndsWith(path, ".safetensors")) {
     const CheckpointCounters state = ReadCheckpointState(path);  // checks both checksums
-    rapidjson::Document config;
-    config.Parse(state.config_json.c_str());
-    if (config.IsObject() && config.HasMember("env") && config["env"].IsString()) {
-      loaded.env = config["env"].GetString();
+    try {
+      const json::Document config = ParseJsonObject(state.config_json);
+      if (config.HasMember("env") && config["env"].IsString()) {
+        loaded.env = config["env"].GetString();
+      }
+    } catch (const JsonError&) {
+      // No environment recorded: --env must name one.
     }
     weights = path + "/weights.safetensors";
   }
@@ -191,11 +194,17 @@ int RunEvalCommand(int argc, char** argv) {
               greedy ? "greedy" : "sampled actions");
   std::printf("return  mean %.4f  std %.4f\nlength  mean %.4f  std %.4f\n", ret.mean, ret.std,
               len.mean, len.std);
-  std::printf("{\"env\": \"%s\", \"episodes\": %lld, \"seed\": %lld, \"greedy\": %s, "
-              "\"return_mean\": %.6g, \"return_std\": %.6g, \"length_mean\": %.6g, "
-              "\"length_std\": %.6g}\n",
-              spec.name.c_str(), static_cast<long long>(episodes), static_cast<long long>(seed),
-              greedy ? "true" : "false", ret.mean, ret.std, len.mean, len.std);
+  const std::string summary = JsonObjectWriter()
+                                  .Add("env", spec.name)
+                                  .Add("episodes", episodes)
+                                  .Add("seed", seed)
+                                  .Add("greedy", greedy)
+                                  .Add("return_mean", ret.mean)
+                                  .Add("return_std", ret.std)
+                                  .Add("length_mean", len.mean)
+                                  .Add("length_std", len.std)
+                                  .Finish();
+  std::printf("%s\n", summary.c_str());
   return 0;
 }
 

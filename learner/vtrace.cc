@@ -8,22 +8,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/shape_text.h"
+
 namespace colony {
 namespace {
-
-std::string ShapeOf(torch::IntArrayRef shape) {
-  std::string text = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    text += (d ? ", " : "") + std::to_string(shape[d]);
-  }
-  return text + "]";
-}
 
 void ExpectShape(const torch::Tensor& t, torch::IntArrayRef shape, const char* name) {
   if (!t.defined() || t.sizes() != shape) {
     throw std::invalid_argument(std::string("V-trace: expected ") + name + " of shape " +
-                                ShapeOf(shape) + ", got " +
-                                (t.defined() ? ShapeOf(t.sizes()) : std::string("an undefined tensor")));
+                                ShapeText(shape) + ", got " +
+                                (t.defined() ? ShapeText(t.sizes())
+                                             : std::string("an undefined tensor")));
   }
 }
 
@@ -34,7 +29,7 @@ VTraceReturns ComputeVTrace(const torch::Tensor& log_rhos, const torch::Tensor& 
                             const torch::Tensor& bootstrap_value, const VTraceConfig& config) {
   if (log_rhos.dim() != 2) {
     throw std::invalid_argument("V-trace: expected log_rhos of shape [T, B], got " +
-                                ShapeOf(log_rhos.sizes()));
+                                ShapeText(log_rhos.sizes()));
   }
   if (config.rho_bar < config.c_bar) {
     throw std::invalid_argument("V-trace: expected rho_bar >= c_bar, got rho_bar " +

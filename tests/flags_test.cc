@@ -1,7 +1,11 @@
-// Flags: accepted forms, defaults in --help, and the "what was wrong, what is allowed" errors.
+// Flags: accepted forms, defaults in --help, and the "what was wrong, what is allowed" errors;
+// `colony train`'s model flags refuse exactly what ModelConfig::Validate refuses.
 #include "common/flags.h"
 
 #include <gtest/gtest.h>
+
+#include "common/model/model_config.h"
+#include "common/train_config.h"
 
 namespace colony {
 namespace {
@@ -78,6 +82,78 @@ TEST(Flags, SplitsCommaLists) {
   EXPECT_TRUE(SplitComma("").empty());
   EXPECT_THROW(ParseInt("1.5", "action"), FlagError);
   EXPECT_EQ(ParseInt("-3", "x"), -3);
+}
+
+std::string TrainErrorOf(std::vector<std::string> args) {
+  TrainConfig config;
+  Flags flags("colony train [flags]");
+  RegisterTrainFlags(flags, &config);
+  try {
+    flags.Parse(args);
+  } catch (const FlagError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+std::string ModelErrorOf(ModelConfig config) {
+  try {
+    config.Validate();
+  } catch (const ModelConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+// Each model flag's range is the one Validate enforces: the largest value passes both, one more
+// fails both, with the same bounds in both messages.
+TEST(TrainFlags, ModelRangesAreTheModelsOwn) {
+  struct Case {
+    std::string flag;
+    std::int64_t max;
+    std::int64_t ModelConfig::*field;
+    std::string field_name;
+  };
+  const std::vector<Case> cases = {
+      {"layers", ModelConfig::kMaxLayers, &ModelConfig::layers, "layers"},
+      {"d-model", ModelConfig::kMaxDModel, &ModelConfig::d_model, "d_model"},
+      {"d-ff", ModelConfig::kMaxDFf, &ModelConfig::d_ff, "d_ff"},
+      {"memory", ModelConfig::kMaxMemory, &ModelConfig::memory, "memory"},
+  };
+  for (const Case& c : cases) {
+    const std::string range = "[1, " + std::to_string(c.max) + "]";
+    const std::string over = std::to_string(c.max + 1);
+    EXPECT_EQ(TrainErrorOf({"--" + c.flag, std::to_string(c.max)}), "");
+    EXPECT_EQ(TrainErrorOf({"--" + c.flag, over}),
+              "--" + c.flag + ": expected an integer in " + range + ", got " + over);
+    EXPECT_EQ(TrainErrorOf({"--" + c.flag, "0"}),
+              "--" + c.flag + ": expected an integer in " + range + ", got 0");
+    EXPECT_EQ(TrainErrorOf({"--" + c.flag, "x"}),
+              "--" + c.flag + ": expected an integer in " + range + ", got 'x'");
+    ModelConfig model;
+    model.*c.field = c.max;
+    if (c.flag == "d-model") model.heads = 1;
+    EXPECT_EQ(ModelErrorOf(model), "") << c.flag;
+    model.*c.field = c.max + 1;
+    EXPECT_EQ(ModelErrorOf(model), "model config: " + c.field_name + ": expected an integer in " +
+                                       range + ", got " + over);
+    model.*c.field = 0;
+    EXPECT_NE(ModelErrorOf(model), "") << c.flag;
+  }
+}
+
+TEST(TrainFlags, HeadsAreBoundedByTheLargestModelWidth) {
+  const std::string max = std::to_string(ModelConfig::kMaxHeads);
+  EXPECT_EQ(TrainErrorOf({"--heads", std::to_string(ModelConfig::kMaxHeads + 1)}),
+            "--heads: expected an integer in [1, " + max + "], got " +
+                std::to_string(ModelConfig::kMaxHeads + 1));
+  EXPECT_EQ(TrainErrorOf({"--heads", "0"}), "--heads: expected an integer in [1, " + max +
+                                                "], got 0");
+  // Past that, heads must divide d_model: TrainConfig::Validate says so, as the model would.
+  TrainConfig config;
+  config.model.heads = 5;
+  EXPECT_THROW(config.Validate(), FlagError);
+  EXPECT_THROW(config.model.Validate(), ModelConfigError);
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ TEST(WireMalformed, TableMismatches) {
   const Spec good = SpecOf(MakeRandomTrajectory(kSmall, 4), kSmall, 1, 2);
   Spec s = good;
   s.entries[EntryIndex(s, "obs")].shape = {3, 2, 5};
-  EXPECT_ERROR(Decode(Build(s)), "obs shape [3,2,5], expected [3,2,3]");
+  EXPECT_ERROR(Decode(Build(s)), "obs shape [3, 2, 5], expected [3, 2, 3]");
   s = good;
   s.entries[EntryIndex(s, "rewards")].dtype = "float64";
   EXPECT_ERROR(Decode(Build(s)), "rewards dtype float64, expected float32");
@@ -227,7 +227,8 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
 
   Spec s = good;
   s.entries[0].shape = {std::int64_t{1} << 40, std::int64_t{1} << 40, 4};
-  EXPECT_ERROR(decode_tracked(Build(s)), "obs shape [1099511627776,1099511627776,4], expected");
+  EXPECT_ERROR(decode_tracked(Build(s)),
+               "obs shape [1099511627776, 1099511627776, 4], expected");
   s = good;
   s.entries[0].shape.assign(9, 1);
   EXPECT_ERROR(decode_tracked(Build(s)), "tensor table entry 0 shape rank 9, at most 8");

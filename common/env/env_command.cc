@@ -6,16 +6,17 @@
 // sequence before printing, so bad input prints nothing but the error.
 #include "common/env/env_command.h"
 
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "common/env/registry.h"
 #include "common/env/throughput.h"
 #include "common/flags.h"
+#include "common/json.h"
+#include "common/shape_text.h"
 
 namespace colony {
 namespace {
@@ -28,22 +29,6 @@ constexpr const char* kUsage =
     "  replay   --env NAME [--seed S] [--state v1,...] --actions a0,a1,...: one JSON line "
     "per step\n"
     "  bench    --env NAME --envs E --seconds S: env-steps per second on one core\n";
-
-// Shortest text that reads back to the same float; JSON has no inf/nan, so those are null.
-std::string JsonNumber(float value) {
-  if (!std::isfinite(value)) return "null";
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
-}
-
-std::string Shape(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return text + "]";
-}
 
 // EnvError is bad user input here: report it as a usage error naming the flag.
 [[noreturn]] void RethrowAsFlagError(const std::string& flag, const EnvError& error) {
@@ -83,7 +68,7 @@ int RunList(int argc, char** argv) {
                   param.help.c_str());
     }
     std::printf("  obs float32 %s, actions Discrete(%lld), episode limit %lld%s\n",
-                Shape(spec.obs_shape).c_str(), static_cast<long long>(spec.num_actions),
+                ShapeText(spec.obs_shape).c_str(), static_cast<long long>(spec.num_actions),
                 static_cast<long long>(spec.max_episode_steps),
                 info.params.empty() ? "" : " (with defaults)");
     if (!spec.state_names.empty()) {
@@ -152,13 +137,12 @@ int RunReplay(int argc, char** argv) {
                       "expected at most " + std::to_string(t) + " actions, got " +
                       std::to_string(actions.size()));
     }
-    out += "{\"obs\":[";
-    for (std::size_t i = 0; i < step.obs.size(); ++i) {
-      out += (i ? "," : "") + JsonNumber(step.obs[i]);
-    }
-    out += "],\"reward\":" + JsonNumber(step.reward) +
-           ",\"terminated\":" + (step.terminated ? "true" : "false") +
-           ",\"truncated\":" + (step.truncated ? "true" : "false") + "}\n";
+    JsonObjectWriter line;
+    line.Add("obs", std::span<const float>(step.obs))
+        .AddRaw("reward", JsonNumber(step.reward))  // float32's shortest form, not double's
+        .Add("terminated", step.terminated)
+        .Add("truncated", step.truncated);
+    out += line.Finish() + "\n";
   }
   std::fputs(out.c_str(), stdout);
   return 0;

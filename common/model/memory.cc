@@ -5,16 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/shape_text.h"
+
 namespace colony {
-namespace {
-
-std::string ShapeString(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
-}  // namespace
 
 Memory Memory::Empty(std::int64_t layers, std::int64_t length, std::int64_t batch,
                      std::int64_t width, const torch::TensorOptions& options) {
@@ -37,8 +30,8 @@ Memory Memory::Stack(const std::vector<Memory>& parts) {
     if (part.layers() != parts[0].layers() || part.length() != parts[0].length() ||
         part.width() != parts[0].width()) {
       throw std::invalid_argument("Memory::Stack: expected every part shaped like " +
-                                  ShapeString(parts[0].hidden) + " up to batch, got " +
-                                  ShapeString(part.hidden));
+                                  ShapeText(parts[0].hidden.sizes()) + " up to batch, got " +
+                                  ShapeText(part.hidden.sizes()));
     }
     hiddens.push_back(part.hidden);
     valids.push_back(part.valid);
@@ -65,7 +58,7 @@ Memory Memory::Unflatten(const torch::Tensor& flat, std::int64_t layers, std::in
     throw std::invalid_argument("Memory::Unflatten: expected a [B, " + std::to_string(size) +
                                 "] tensor (layers " + std::to_string(layers) + ", M " +
                                 std::to_string(length) + ", d_model " + std::to_string(width) +
-                                "), got " + ShapeString(flat));
+                                "), got " + ShapeText(flat.sizes()));
   }
   torch::Tensor f = flat.to(torch::kCPU, torch::kFloat32);
   const int64_t b = f.size(0);

@@ -1,10 +1,9 @@
 // ModelConfig validation and its JSON form (the checkpoint metadata). See model_config.h.
 #include "common/model/model_config.h"
 
-#include <sstream>
 #include <vector>
 
-#include "common/model/json.h"
+#include "common/json.h"
 
 namespace colony {
 namespace {
@@ -24,37 +23,39 @@ void CheckRange(const std::string& field, std::int64_t value, std::int64_t min, 
 
 void ModelConfig::Validate() const {
   if (kind != "gtrxl" && kind != "mlp") Fail("kind", "one of gtrxl|mlp", "'" + kind + "'");
-  // The upper bounds only catch typos (an extra zero or two); nothing depends on them.
-  CheckRange("obs_dim", obs_dim, 1, 1 << 20);
-  CheckRange("num_actions", num_actions, 1, 1 << 16);
-  CheckRange("layers", layers, 1, 64);
-  CheckRange("d_model", d_model, 1, 1 << 14);
+  CheckRange("obs_dim", obs_dim, 1, kMaxObsDim);
+  CheckRange("num_actions", num_actions, 1, kMaxNumActions);
+  CheckRange("layers", layers, 1, kMaxLayers);
+  CheckRange("d_model", d_model, 1, kMaxDModel);
   if (kind == "mlp") return;  // heads, d_ff and memory mean nothing without attention
   CheckRange("heads", heads, 1, d_model);
   if (d_model % heads != 0) {
     Fail("heads", "a divisor of d_model " + std::to_string(d_model), std::to_string(heads));
   }
-  CheckRange("d_ff", d_ff, 1, 1 << 16);
-  CheckRange("memory", memory, 1, 1 << 14);
+  CheckRange("d_ff", d_ff, 1, kMaxDFf);
+  CheckRange("memory", memory, 1, kMaxMemory);
 }
 
 std::string ModelConfig::ToJson() const {
-  std::ostringstream out;
-  out << "{\"kind\":\"" << kind << "\",\"obs_dim\":" << obs_dim << ",\"num_actions\":" << num_actions
-      << ",\"layers\":" << layers << ",\"d_model\":" << d_model << ",\"heads\":" << heads
-      << ",\"d_ff\":" << d_ff << ",\"memory\":" << memory << "}";
-  return out.str();
+  return JsonObjectWriter()
+      .Add("kind", kind)
+      .Add("obs_dim", obs_dim)
+      .Add("num_actions", num_actions)
+      .Add("layers", layers)
+      .Add("d_model", d_model)
+      .Add("heads", heads)
+      .Add("d_ff", d_ff)
+      .Add("memory", memory)
+      .Finish();
 }
 
 ModelConfig ModelConfig::FromJson(const std::string& text) {
   json::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError()) {
-    Fail("JSON", "a valid JSON object",
-         std::string(json::GetParseError_En(doc.GetParseError())) + " at offset " +
-             std::to_string(doc.GetErrorOffset()));
+  try {
+    doc = ParseJsonObject(text);
+  } catch (const JsonError& error) {
+    throw ModelConfigError(std::string("model config: ") + error.what());
   }
-  if (!doc.IsObject()) Fail("JSON", "an object", "another JSON value");
   ModelConfig config;
   const std::vector<std::pair<const char*, std::int64_t*>> ints = {
       {"obs_dim", &config.obs_dim}, {"num_actions", &config.num_actions},

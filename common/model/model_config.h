@@ -22,6 +22,17 @@ class ModelConfigError : public std::invalid_argument {
 };
 
 struct ModelConfig {
+  // The ranges Validate accepts. The upper bounds only catch typos (an extra zero or two);
+  // nothing depends on them. The --layers, --d-model, --heads, --d-ff and --memory flags use the
+  // same numbers (common/train_config.cc), so a flag never accepts what Validate refuses.
+  static constexpr std::int64_t kMaxObsDim = 1 << 20;
+  static constexpr std::int64_t kMaxNumActions = 1 << 16;
+  static constexpr std::int64_t kMaxLayers = 64;
+  static constexpr std::int64_t kMaxDModel = 1 << 14;
+  static constexpr std::int64_t kMaxHeads = kMaxDModel;  // and at most d_model, dividing it
+  static constexpr std::int64_t kMaxDFf = 1 << 16;
+  static constexpr std::int64_t kMaxMemory = 1 << 14;
+
   std::string kind = "gtrxl";  // "gtrxl" (transformer with memory) or "mlp" (memoryless baseline)
   std::int64_t obs_dim = 4;    // length of one flat float observation
   std::int64_t num_actions = 2;

@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "common/model/gtrxl.h"
+#include "common/shape_text.h"
 #include "common/model/safetensors.h"
 
 namespace colony {
@@ -21,12 +22,6 @@ torch::Tensor AliasInto(const torch::Tensor& flat, std::int64_t offset, c10::Int
   alias.set_(flat.storage(), flat.storage_offset() + offset, sizes,
              c10::contiguous_strides(sizes));
   return alias;
-}
-
-std::string ShapeString(c10::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 struct MemoryGeometry {
@@ -101,13 +96,13 @@ void Policy::CheckInputs(const torch::Tensor& obs, const torch::Tensor& first,
   if (!obs.defined() || obs.dim() != time_dims + 1 || obs.size(-1) != config_.obs_dim ||
       !obs.is_floating_point()) {
     fail("obs", "a floating-point tensor shaped " + dims + ", " + std::to_string(config_.obs_dim) + "]",
-         obs.defined() ? ShapeString(obs.sizes()) + " " + c10::toString(obs.scalar_type()) : "none");
+         obs.defined() ? ShapeText(obs.sizes()) + " " + c10::toString(obs.scalar_type()) : "none");
   }
   if (obs.size(0) < 1) fail("obs", "at least one step", "T = 0");
   const auto leading = obs.sizes().slice(0, time_dims);
   if (!first.defined() || first.scalar_type() != torch::kBool || first.sizes() != leading) {
-    fail("first", "a bool tensor shaped " + ShapeString(leading),
-         first.defined() ? ShapeString(first.sizes()) + " " + c10::toString(first.scalar_type())
+    fail("first", "a bool tensor shaped " + ShapeText(leading),
+         first.defined() ? ShapeText(first.sizes()) + " " + c10::toString(first.scalar_type())
                          : "none");
   }
   const MemoryGeometry g = GeometryOf(config_);
@@ -117,11 +112,11 @@ void Policy::CheckInputs(const torch::Tensor& obs, const torch::Tensor& first,
       memory.hidden.sizes() != c10::IntArrayRef(hidden_shape) ||
       memory.valid.sizes() != c10::IntArrayRef({g.length, batch}) ||
       memory.valid.scalar_type() != torch::kBool) {
-    fail("memory", "hidden " + ShapeString(hidden_shape) + " and bool valid " +
-                       ShapeString({g.length, batch}) + " (see InitialMemory)",
+    fail("memory", "hidden " + ShapeText(hidden_shape) + " and bool valid " +
+                       ShapeText({g.length, batch}) + " (see InitialMemory)",
          memory.hidden.defined() && memory.valid.defined()
-             ? "hidden " + ShapeString(memory.hidden.sizes()) + " and valid " +
-                   ShapeString(memory.valid.sizes()) + " " +
+             ? "hidden " + ShapeText(memory.hidden.sizes()) + " and valid " +
+                   ShapeText(memory.valid.sizes()) + " " +
                    c10::toString(memory.valid.scalar_type())
              : "undefined tensors");
   }
@@ -237,7 +232,7 @@ void Policy::LoadFlat(const torch::Tensor& flat, std::int64_t version) {
     throw std::invalid_argument(
         "Policy::LoadFlat: expected a 1-D floating-point tensor of " +
         std::to_string(parameter_count_) + " elements, got " +
-        (flat.defined() ? ShapeString(flat.sizes()) + " " + c10::toString(flat.scalar_type())
+        (flat.defined() ? ShapeText(flat.sizes()) + " " + c10::toString(flat.scalar_type())
                         : std::string("none")));
   }
   RepairViews();
@@ -282,7 +277,7 @@ void Policy::LoadSafetensors(const std::string& path) {
   for (const Slot& slot : layout_) {
     const auto it = by_name.find(slot.name);
     if (it == by_name.end()) {
-      fail("tensor '" + slot.name + "': expected " + ShapeString(slot.shape) + " " + dtype +
+      fail("tensor '" + slot.name + "': expected " + ShapeText(slot.shape) + " " + dtype +
            ", got nothing (missing from the file)");
     }
     const std::string got_dtype = SafetensorsDtype(it->second.scalar_type());
@@ -290,8 +285,8 @@ void Policy::LoadSafetensors(const std::string& path) {
       fail("tensor '" + slot.name + "': expected dtype " + dtype + ", got " + got_dtype);
     }
     if (it->second.sizes() != c10::IntArrayRef(slot.shape)) {
-      fail("tensor '" + slot.name + "': expected shape " + ShapeString(slot.shape) + ", got " +
-           ShapeString(it->second.sizes()));
+      fail("tensor '" + slot.name + "': expected shape " + ShapeText(slot.shape) + ", got " +
+           ShapeText(it->second.sizes()));
     }
   }
   if (by_name.size() != layout_.size()) {
@@ -301,7 +296,7 @@ void Policy::LoadSafetensors(const std::string& path) {
       if (!known) {
         fail("tensor '" + name + "': expected only this model's " +
              std::to_string(layout_.size()) + " parameters, got an extra tensor " +
-             ShapeString(tensor.sizes()));
+             ShapeText(tensor.sizes()));
       }
     }
   }

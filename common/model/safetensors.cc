@@ -12,7 +12,8 @@
 #include <stdexcept>
 
 #include "common/files.h"
-#include "common/model/json.h"
+#include "common/json.h"
+#include "common/shape_text.h"
 
 namespace colony {
 namespace {
@@ -35,12 +36,6 @@ constexpr DtypeName kDtypes[] = {
 
 [[noreturn]] void Fail(const std::string& path, const std::string& what) {
   throw ModelFileError(path + ": " + what);
-}
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 std::string BuildHeader(const NamedTensors& tensors, const std::vector<uint64_t>& offsets,
@@ -202,7 +197,7 @@ SafetensorsContents ReadSafetensors(const std::string& path) {
     if (e.end < e.begin || e.end - e.begin != expected_bytes) {
       Fail(path, "corrupt header: " + where + "expected data_offsets spanning " +
                      std::to_string(expected_bytes) + " bytes for shape " +
-                     ShapeString(e.shape) + " " + dtype + ", got [" + std::to_string(e.begin) +
+                     ShapeText(e.shape) + " " + dtype + ", got [" + std::to_string(e.begin) +
                      ", " + std::to_string(e.end) + "]");
     }
     if (e.end > data_size) {
