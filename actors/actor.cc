@@ -1,7 +1,7 @@
 // The actor's step loop (actors/actor.h).
 #include "actors/actor.h"
 
-#include "common/check.h"
+#include "common/base/check.h"
 #include "common/env/registry.h"
 #include "common/env/rng.h"
 

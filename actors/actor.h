@@ -1,7 +1,7 @@
 // Actor: steps E environments with the current policy in step mode and cuts trajectories.
 //
 // In:  an environment name, the shared Policy (its weights and version), a seed.
-// Out: Trajectory objects of T steps (common/trajectory.h) and the episodes that finished.
+// Out: Trajectory objects of T steps (common/wire/trajectory.h) and the episodes that finished.
 //
 // Per step: the policy sees the batch of observations with their first-of-episode flags,
 // returns logits and values; an action is sampled per env from its own seeded generator; the
@@ -21,7 +21,7 @@
 #include "common/env/env.h"
 #include "common/env/vector_env.h"  // EpisodeStats
 #include "common/model/policy.h"
-#include "common/trajectory.h"
+#include "common/wire/trajectory.h"
 
 namespace colony {
 

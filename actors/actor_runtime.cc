@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "actors/actor.h"
-#include "common/check.h"
+#include "common/base/check.h"
+#include "common/base/files.h"
 #include "common/env/registry.h"
-#include "common/files.h"
-#include "common/metrics.h"
-#include "common/wire.h"
+#include "common/metrics/metrics.h"
+#include "common/wire/wire.h"
 
 namespace colony {
 namespace {

@@ -2,7 +2,7 @@
 // learner, adopt newer weights, stop when told.
 //
 // In:  weights and the stop message from learner rank LearnerOf(rank) on kTagControl.
-// Out: trajectories (wire format, common/wire.h) on kTagTrajectory; after a stop, one final
+// Out: trajectories (wire format, common/wire/wire.h) on kTagTrajectory; after a stop, one final
 //      "done" message on the same tag, which MPI keeps behind every trajectory sent before it.
 //
 // Sends are non-blocking and double-buffered with a bounded number in flight (credits): while
@@ -11,8 +11,8 @@
 // Every wait is bounded by --peer-timeout and ends the job with a message naming the learner.
 #pragma once
 
-#include "common/runtime.h"
-#include "common/train_config.h"
+#include "common/base/runtime.h"
+#include "common/config/train_config.h"
 
 namespace colony {
 

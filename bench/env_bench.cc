@@ -5,13 +5,12 @@
 // Out: the table on stdout. What is timed is VectorEnv::Step (see common/env/throughput.h):
 // physics, auto-reset, action checks and episode statistics, not action selection.
 #include <cstdio>
-#include <exception>
 #include <string>
 #include <vector>
 
+#include "common/base/flags.h"
 #include "common/env/registry.h"
 #include "common/env/throughput.h"
-#include "common/flags.h"
 
 namespace {
 
@@ -66,13 +65,5 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Main(argc, argv);
-  } catch (const colony::FlagError& error) {
-    std::fprintf(stderr, "env_bench: %s\n", error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "env_bench: error: %s\n", error.what());
-    return 1;
-  }
+  return colony::RunMain("env_bench", Main, argc, argv);
 }

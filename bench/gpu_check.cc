@@ -14,9 +14,9 @@
 #include <cstdio>
 
 #include "actors/actor.h"
+#include "common/base/mpi_session.h"
 #include "common/env/registry.h"
-#include "common/mpi_session.h"
-#include "common/version.h"
+#include "launch/version.h"
 #include "learner/collective.h"
 #include "learner/learner.h"
 

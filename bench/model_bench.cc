@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/flags.h"
+#include "common/base/flags.h"
 #include "common/env/throughput.h"  // CpuModel
 #include "common/model/policy.h"
 
@@ -178,10 +178,5 @@ int Main(int argc, char** argv) {
 }  // namespace colony
 
 int main(int argc, char** argv) {
-  try {
-    return colony::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "model_bench: " << e.what() << "\n";
-    return 2;
-  }
+  return colony::RunMain("model_bench", colony::Main, argc, argv);
 }

@@ -1,4 +1,4 @@
-// Wire format cost per message (common/wire.h): prints a markdown table of bytes, encode and
+// Wire format cost per message (common/wire/wire.h): prints a markdown table of bytes, encode and
 // decode time and throughput for
 //   * a trajectory of the default geometry (T=32, E=16, obs_dim 4, 2 actions, GTrXL memory
 //     2 layers x M=32 x d_model 64), which an actor sends every T steps;
@@ -16,10 +16,10 @@
 #include <variant>
 #include <vector>
 
+#include "common/base/flags.h"
 #include "common/env/throughput.h"
-#include "common/flags.h"
 #include "common/model/policy.h"
-#include "common/wire.h"
+#include "common/wire/wire.h"
 
 namespace colony {
 namespace {
@@ -122,10 +122,5 @@ int Main(int argc, char** argv) {
 }  // namespace colony
 
 int main(int argc, char** argv) {
-  try {
-    return colony::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wire_bench: %s\n", e.what());
-    return 1;
-  }
+  return colony::RunMain("wire_bench", colony::Main, argc, argv);
 }

@@ -4,15 +4,14 @@
 // In: argv. Out: the subcommand's exit code. 0 success, 1 runtime failure, 2 bad usage.
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <string>
 #include <vector>
 
-#include "common/env/env_command.h"
-#include "common/flags.h"
-#include "common/version.h"
+#include "common/base/flags.h"
+#include "launch/env_command.h"
 #include "launch/eval.h"
 #include "launch/train.h"
+#include "launch/version.h"
 
 namespace colony {
 namespace {
@@ -70,13 +69,5 @@ int Main(int argc, char** argv) {
 }  // namespace colony
 
 int main(int argc, char** argv) {
-  try {
-    return colony::Main(argc, argv);
-  } catch (const colony::FlagError& error) {
-    std::fprintf(stderr, "colony: %s\n", error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "colony: error: %s\n", error.what());
-    return 1;
-  }
+  return colony::RunMain("colony", colony::Main, argc, argv);
 }

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/base/flags.h"
+#include "common/base/json.h"
 #include "common/env/registry.h"
 #include "common/env/rng.h"
-#include "common/flags.h"
-#include "common/json.h"
 #include "common/model/policy.h"
 #include "common/model/safetensors.h"
 #include "learner/checkpoint.h"

@@ -7,12 +7,12 @@
 #include <exception>
 
 #include "actors/actor_runtime.h"
-#include "common/check.h"
+#include "common/base/check.h"
+#include "common/base/flags.h"
+#include "common/base/mpi_session.h"
+#include "common/base/runtime.h"
+#include "common/config/train_config.h"
 #include "common/env/registry.h"
-#include "common/flags.h"
-#include "common/mpi_session.h"
-#include "common/runtime.h"
-#include "common/train_config.h"
 #include "launch/train_serial.h"
 #include "learner/checkpoint.h"
 #include "learner/learner_runtime.h"

@@ -8,7 +8,7 @@
 // the end and on SIGUSR1/SIGTERM/SIGINT (which then stop the run); --resume continues one.
 #pragma once
 
-#include "common/train_config.h"
+#include "common/config/train_config.h"
 
 namespace colony {
 

@@ -1,7 +1,7 @@
 // Column bookkeeping for learner batches (learner/batch_assembler.h).
 #include "learner/batch_assembler.h"
 
-#include "common/check.h"
+#include "common/base/check.h"
 
 namespace colony {
 

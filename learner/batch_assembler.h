@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/trajectory.h"
+#include "common/wire/trajectory.h"
 
 namespace colony {
 

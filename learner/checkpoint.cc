@@ -16,8 +16,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/files.h"
-#include "common/hash.h"
+#include "common/base/files.h"
+#include "common/base/hash.h"
 #include "common/model/policy.h"
 #include "learner/optimizer.h"
 

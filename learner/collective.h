@@ -6,10 +6,10 @@
 //            broadcast as bytes on the learner communicator).
 // Every operation is bounded, NCCL start-up included: if it has not completed within `timeout`,
 // the job is aborted with a message naming this rank, the operation and the communicator, never
-// a silent hang (the polling is common/runtime.h's PollUntil).
+// a silent hang (the polling is common/base/runtime.h's PollUntil).
 //
 // Thread use: one thread at a time per collective. The MPI backend takes MpiMutex()
-// (common/runtime.h) around each MPI call, so a receive thread may use MPI meanwhile.
+// (common/base/runtime.h) around each MPI call, so a receive thread may use MPI meanwhile.
 #pragma once
 
 #include <mpi.h>

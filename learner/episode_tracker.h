@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/env/vector_env.h"  // env::EpisodeStats
-#include "common/trajectory.h"
+#include "common/wire/trajectory.h"
 
 namespace colony {
 

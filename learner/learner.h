@@ -1,6 +1,6 @@
 // Learner: one IMPALA update from a [T, B] batch of trajectories.
 //
-// In:  a Trajectory batch (common/trajectory.h) and the frames consumed so far (for the
+// In:  a Trajectory batch (common/wire/trajectory.h) and the frames consumed so far (for the
 //      learning-rate schedule). Out: updated weights in the shared Policy, version + 1, and the
 //      numbers of this update (losses, learning rate, gradient norm, time per phase).
 //
@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/config/train_config.h"
 #include "common/model/policy.h"
-#include "common/train_config.h"
-#include "common/trajectory.h"
+#include "common/wire/trajectory.h"
 #include "learner/collective.h"
 #include "learner/optimizer.h"
 

@@ -9,8 +9,8 @@
 #include <functional>
 #include <thread>
 
-#include "common/check.h"
-#include "common/hash.h"
+#include "common/base/check.h"
+#include "common/base/hash.h"
 #include "learner/batch_assembler.h"
 #include "learner/episode_tracker.h"
 #include "learner/learner.h"
@@ -69,6 +69,86 @@ DecodedTrajectory NextTrajectory(Receiver& receiver, const RoleLayout& layout,
   return received;
 }
 
+// The collective over the learners (NCCL on GPUs, MPI on CPUs), with every learner holding
+// learner 0's initial weights, whatever its own initialisation did.
+std::unique_ptr<Collective> StartCollective(MPI_Comm comm, const torch::Device& device,
+                                            Policy& policy, int learners, milliseconds timeout) {
+  std::unique_ptr<Collective> collective =
+      device.is_cuda()
+          ? MakeNcclCollective(comm, device.index(), /*compute_stream=*/nullptr, timeout)
+          : MakeMpiCollective(comm, timeout);
+  if (learners > 1) {
+    torch::Tensor flat = policy.flat_parameters();
+    collective->Broadcast(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()), 0);
+  }
+  return collective;
+}
+
+std::string Banner(const TrainConfig& config, const RoleLayout& layout, bool cuda,
+                   const Policy& policy) {
+  char banner[512];
+  std::snprintf(banner, sizeof(banner),
+                "colony train: %d learner(s) (%s), %d actors x %lld envs, %s, %s policy with "
+                "%lld parameters -> %s",
+                layout.learners(), cuda ? "CUDA + NCCL" : "CPU + MPI", layout.actors(),
+                static_cast<long long>(config.envs_per_actor), config.env.c_str(),
+                policy.config().kind.c_str(), static_cast<long long>(policy.parameter_count()),
+                config.run_dir.c_str());
+  return banner;
+}
+
+// From the receive queue to [T, B] batches: every trajectory's finished episodes go to the run's
+// episode window, one staler than --max-policy-lag is dropped, the rest is batched.
+class Intake {
+ public:
+  Intake(const TrainConfig& config, const RoleLayout& layout, Receiver& receiver,
+         milliseconds timeout)
+      : config_(config), layout_(layout), receiver_(receiver), timeout_(timeout),
+        assembler_(config.batch) {}
+
+  Trajectory NextBatch(TrainingRun& run, std::int64_t version) {
+    while (!assembler_.Ready()) {
+      DecodedTrajectory received = NextTrajectory(receiver_, layout_, config_, timeout_);
+      for (const auto& episode :
+           tracker_.Add(received.actor_rank, received.sequence, received.trajectory)) {
+        run.AddEpisode(episode);
+      }
+      const auto staleness = version - received.trajectory.policy_version;
+      if (config_.max_policy_lag > 0 &&
+          staleness.max().item<std::int64_t>() > config_.max_policy_lag) {
+        ++dropped_stale_;
+        continue;
+      }
+      assembler_.Add(std::move(received.trajectory));
+    }
+    return assembler_.Take();
+  }
+
+  // The receive thread's counters and this intake's, in frames where the record wants frames.
+  TrafficCounters Traffic(std::uint64_t weights_checksum) const {
+    const std::int64_t frames = config_.unroll * config_.envs_per_actor;  // per trajectory
+    const ReceiverCounters counters = receiver_.counters();
+    TrafficCounters out;
+    out.dropped = counters.malformed + counters.foreign + dropped_stale_;
+    out.queue_depth = static_cast<double>(receiver_.queue_depth());
+    out.frames_received = counters.received * frames;
+    out.frames_after_stop = counters.after_stop * frames;
+    out.frames_unused = counters.left_in_queue * frames + assembler_.columns() * config_.unroll;
+    out.frames_stale = dropped_stale_ * frames;
+    out.weights_checksum = weights_checksum;
+    return out;
+  }
+
+ private:
+  const TrainConfig& config_;
+  const RoleLayout& layout_;
+  Receiver& receiver_;
+  const milliseconds timeout_;
+  EpisodeTracker tracker_;
+  BatchAssembler assembler_;
+  std::int64_t dropped_stale_ = 0;
+};
+
 }  // namespace
 
 int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm learner_comm,
@@ -84,14 +164,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   const torch::Device device = LearnerDevice(local_rank);
   const bool cuda = device.is_cuda();
   policy->to(device);
-  std::unique_ptr<Collective> collective =
-      cuda ? MakeNcclCollective(learner_comm, device.index(), /*compute_stream=*/nullptr, timeout)
-           : MakeMpiCollective(learner_comm, timeout);
-  if (learners > 1) {
-    // Every learner starts from learner 0's weights, whatever its own initialisation did.
-    torch::Tensor flat = policy->flat_parameters();
-    collective->Broadcast(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()), 0);
-  }
+  const auto collective = StartCollective(learner_comm, device, *policy, learners, timeout);
   Learner learner(policy, config, collective.get());
   // Every learner loads the same checkpoint (train.cc resolved --resume to one directory), so
   // weights and optimiser states start identical, as after the broadcast above.
@@ -116,57 +189,20 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   Receiver receiver(layout, geometry, capacity, timeout);
   receiver.PublishWeights(policy->flat_parameters().to(torch::kCPU).clone(), policy->version());
 
-  char banner[512];
-  std::snprintf(banner, sizeof(banner),
-                "colony train: %d learner(s) (%s), %d actors x %lld envs, %s, %s policy with "
-                "%lld parameters -> %s",
-                learners, cuda ? "CUDA + NCCL" : "CPU + MPI", layout.actors(),
-                static_cast<long long>(config.envs_per_actor), config.env.c_str(),
-                model.kind.c_str(), static_cast<long long>(policy->parameter_count()),
-                config.run_dir.c_str());
-  TrainingRun run(config, *policy, learner.optimizer(), lead, learners, banner, resumed);
+  TrainingRun run(config, *policy, learner.optimizer(), lead, learners,
+                  Banner(config, layout, cuda, *policy), resumed);
   const Reducer reducer{AllReduceDoubles(learner_comm, MPI_SUM, timeout, "report sums"),
                         AllReduceDoubles(learner_comm, MPI_MIN, timeout, "report minima"),
                         AllReduceDoubles(learner_comm, MPI_MAX, timeout, "report maxima")};
   const Reducer* reduce = learners > 1 ? &reducer : nullptr;
   const auto agree = AllReduceDoubles(learner_comm, MPI_MAX, timeout, "stop/report flags");
 
-  EpisodeTracker tracker;
-  BatchAssembler assembler(config.batch);
-  std::int64_t dropped_stale = 0;
-  const std::int64_t trajectory_frames = config.unroll * config.envs_per_actor;
-  auto traffic = [&](bool final) {
-    const ReceiverCounters counters = receiver.counters();
-    TrafficCounters out;
-    out.dropped = counters.malformed + counters.foreign + dropped_stale;
-    out.queue_depth = static_cast<double>(receiver.queue_depth());
-    out.frames_received = counters.received * trajectory_frames;
-    out.frames_after_stop = counters.after_stop * trajectory_frames;
-    out.frames_unused = counters.left_in_queue * trajectory_frames +
-                        assembler.columns() * config.unroll;
-    out.frames_stale = dropped_stale * trajectory_frames;
-    if (final) out.weights_checksum = Checksum(policy->flat_parameters());
-    return out;
-  };
+  Intake intake(config, layout, receiver, timeout);
 
   while (true) {
     const auto wait_start = Clock::now();
-    while (!assembler.Ready()) {
-      DecodedTrajectory received = NextTrajectory(receiver, layout, config, timeout);
-      for (const auto& episode :
-           tracker.Add(received.actor_rank, received.sequence, received.trajectory)) {
-        run.AddEpisode(episode);
-      }
-      const auto staleness = policy->version() - received.trajectory.policy_version;
-      if (config.max_policy_lag > 0 && staleness.max().item<std::int64_t>() > config.max_policy_lag) {
-        ++dropped_stale;
-        continue;
-      }
-      assembler.Add(std::move(received.trajectory));
-    }
+    Trajectory batch = intake.NextBatch(run, policy->version());
     const auto step_start = Clock::now();
-
-    Trajectory batch = assembler.Take();
     const torch::Tensor lag = policy->version() - batch.policy_version;
     if (cuda) batch = batch.To(device);
     const UpdateStats stats = learner.Update(batch, run.frames());
@@ -190,7 +226,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   }
 
   receiver.Shutdown();
-  const TrafficCounters final_traffic = traffic(/*final=*/true);
+  const TrafficCounters final_traffic = intake.Traffic(Checksum(policy->flat_parameters()));
   run.Report(/*final=*/true, &final_traffic, reduce, stop_signal());
   run.Finish(stop_signal());
   return 0;

@@ -12,8 +12,8 @@
 
 #include <mpi.h>
 
-#include "common/runtime.h"
-#include "common/train_config.h"
+#include "common/base/runtime.h"
+#include "common/config/train_config.h"
 
 namespace colony {
 

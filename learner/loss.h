@@ -13,7 +13,7 @@
 
 #include <torch/types.h>
 
-#include "common/train_config.h"  // LossConfig
+#include "common/config/train_config.h"  // LossConfig
 #include "learner/vtrace.h"
 
 namespace colony {

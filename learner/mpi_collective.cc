@@ -5,8 +5,8 @@
 #include <mutex>
 #include <sstream>
 
-#include "common/check.h"
-#include "common/runtime.h"  // MpiMutex (a receive thread shares MPI), PollUntil
+#include "common/base/check.h"
+#include "common/base/runtime.h"  // MpiMutex (a receive thread shares MPI), PollUntil
 #include "learner/collective.h"
 
 namespace colony {

@@ -4,8 +4,8 @@
 #include <mutex>
 #include <string>
 
-#include "common/gpu_check.h"
-#include "common/runtime.h"  // MpiMutex, PollUntil
+#include "common/base/cuda_check.h"
+#include "common/base/runtime.h"  // MpiMutex, PollUntil
 #include "learner/collective.h"
 
 // Non-blocking communicators (ncclConfig_t.blocking, ncclCommInitRankConfig) came with 2.14.

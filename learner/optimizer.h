@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/train_config.h"  // OptimizerConfig
+#include "common/config/train_config.h"  // OptimizerConfig
 
 namespace torch::optim {
 class Optimizer;

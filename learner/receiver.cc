@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "common/check.h"
+#include "common/base/check.h"
 
 namespace colony {
 namespace {

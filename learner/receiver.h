@@ -4,7 +4,7 @@
 //   actors ──trajectory bytes──▶ [probe, receive, validate] ──▶ bounded queue ──▶ Pop() (trainer)
 //   trainer ──PublishWeights()──▶ [newest version only] ──▶ each actor of the group
 //
-// A message that fails validation (common/wire.h) is dropped, counted and logged; so is one
+// A message that fails validation (common/wire/wire.h) is dropped, counted and logged; so is one
 // from a rank outside this learner's group. While the queue is full the thread stops taking
 // trajectories, so MPI holds them and the actors' send credits run out: back-pressure.
 // Weights: each actor has at most one weights message in flight; when it completes, the actor
@@ -16,7 +16,7 @@
 // by `timeout` and ends the job with a message naming the silent ranks.
 //
 // Errors: an exception in the thread ends the thread, not the process: it is kept (the first
-// one, common/first_error.h), the queue is closed, and Pop() and Shutdown() re-raise it on the
+// one, common/base/first_error.h), the queue is closed, and Pop() and Shutdown() re-raise it on the
 // caller's thread as a std::runtime_error: "learner rank R: receive thread failed: <message>".
 #pragma once
 
@@ -30,10 +30,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/bounded_queue.h"
-#include "common/first_error.h"
-#include "common/runtime.h"
-#include "common/wire.h"
+#include "common/base/bounded_queue.h"
+#include "common/base/first_error.h"
+#include "common/base/runtime.h"
+#include "common/wire/wire.h"
 
 namespace colony {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "common/metrics.h"
+#include "common/metrics/metrics.h"
 #include "learner/learner.h"
 
 namespace colony {

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/base/files.h"
 #include "common/env/registry.h"
-#include "common/files.h"
-#include "common/metrics.h"
+#include "common/metrics/metrics.h"
 
 namespace colony {
 namespace {

@@ -21,9 +21,9 @@
 #include <optional>
 #include <string>
 
-#include "common/episode_window.h"
+#include "common/config/train_config.h"
+#include "common/metrics/episode_window.h"
 #include "common/model/model_config.h"
-#include "common/train_config.h"
 #include "learner/checkpoint.h"
 #include "learner/learner.h"
 #include "learner/report.h"

@@ -11,7 +11,7 @@
 
 #include <torch/types.h>
 
-#include "common/train_config.h"  // VTraceConfig
+#include "common/config/train_config.h"  // VTraceConfig
 
 namespace colony {
 

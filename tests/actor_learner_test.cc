@@ -10,8 +10,8 @@
 #include <string>
 
 #include "actors/actor.h"
+#include "common/base/files.h"
 #include "common/env/registry.h"
-#include "common/files.h"
 #include "launch/train_serial.h"
 #include "learner/learner.h"
 

@@ -11,16 +11,15 @@
 #include <utility>
 #include <vector>
 
-#include "tests/wire_test_util.h"  // MakeTrajectory
+#include "common/wire/wire.h"  // MakeRandomTrajectory
 
 namespace colony {
 namespace {
 
-using wire_test::MakeTrajectory;
 
 // T=3 steps, E columns, with memory: every tensor has a column axis the assembler must respect.
 Trajectory Columns(std::int64_t columns, std::uint64_t seed) {
-  return MakeTrajectory(TrajectoryGeometry{3, columns, 2, 3, 1, 2, 4}, seed);
+  return MakeRandomTrajectory(TrajectoryGeometry{3, columns, 2, 3, 1, 2, 4}, seed);
 }
 
 // Column `c` of `got` holds exactly column `k` of `source`, in every tensor.

@@ -1,9 +1,9 @@
-// BoundedQueue (common/bounded_queue.h): order, capacity, and the blocking and close contract.
+// BoundedQueue (common/base/bounded_queue.h): order, capacity, and the blocking and close contract.
 // Blocking is shown with notifications, not sleeps: a waiter runs on another thread and hands
 // its result back through a future; "still blocked" is a future that is not ready, and the
 // wake-up under test (Close, a Pop that makes room) is the only thing that can make it ready,
 // since every wait in these tests is far longer than the test's own timeout.
-#include "common/bounded_queue.h"
+#include "common/base/bounded_queue.h"
 
 #include <gtest/gtest.h>
 

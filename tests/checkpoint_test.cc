@@ -13,9 +13,9 @@
 #include <fstream>
 #include <string>
 
-#include "common/files.h"
+#include "common/base/files.h"
+#include "common/config/train_config.h"
 #include "common/model/policy.h"
-#include "common/train_config.h"
 #include "learner/optimizer.h"
 
 namespace colony {

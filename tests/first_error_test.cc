@@ -1,8 +1,8 @@
-// FirstError and StartThread (common/first_error.h): a worker's exception reaches its owner's
+// FirstError and StartThread (common/base/first_error.h): a worker's exception reaches its owner's
 // thread with its message instead of terminating the process, the first of several errors is
 // the one kept, and a worker that fails closes its queue so that an owner blocked in Pop() wakes
 // and re-raises — exactly how the learner's receive thread (learner/receiver.h) reports.
-#include "common/first_error.h"
+#include "common/base/first_error.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/bounded_queue.h"
+#include "common/base/bounded_queue.h"
 
 namespace colony {
 namespace {

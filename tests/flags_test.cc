@@ -1,11 +1,11 @@
 // Flags: accepted forms, defaults in --help, and the "what was wrong, what is allowed" errors;
 // `colony train`'s model flags refuse exactly what ModelConfig::Validate refuses.
-#include "common/flags.h"
+#include "common/base/flags.h"
 
 #include <gtest/gtest.h>
 
+#include "common/config/train_config.h"
 #include "common/model/model_config.h"
-#include "common/train_config.h"
 
 namespace colony {
 namespace {

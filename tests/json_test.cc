@@ -1,7 +1,7 @@
-// common/json.h: numbers round-trip bit for bit and NaN becomes null; the compact and pretty
+// common/base/json.h: numbers round-trip bit for bit and NaN becomes null; the compact and pretty
 // object layouts the run directory's files use; strings are escaped; parse errors say what was
 // found.
-#include "common/json.h"
+#include "common/base/json.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 
-#include "common/files.h"
+#include "common/base/files.h"
 #include "launch/train_serial.h"
 
 namespace colony {

@@ -1,7 +1,7 @@
-// The metrics HTTP endpoint (common/metrics_server.h) over real loopback sockets with a plain
+// The metrics HTTP endpoint (common/metrics/metrics_server.h) over real loopback sockets with a plain
 // POSIX client: /metrics in Prometheus' text format, /status as JSON, and malformed requests
 // that get a 4xx while the server keeps serving.
-#include "common/metrics_server.h"
+#include "common/metrics/metrics_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -11,7 +11,7 @@
 #include <chrono>
 #include <vector>
 
-#include "common/check.h"
+#include "common/base/check.h"
 #include "learner/collective.h"
 
 namespace colony {

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <vector>
 
-#include "common/check.h"
-#include "common/mpi_session.h"
+#include "common/base/check.h"
+#include "common/base/mpi_session.h"
 #include "learner/collective.h"
 
 int main(int argc, char** argv) {

@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "common/mpi_session.h"
+#include "common/base/mpi_session.h"
 
 namespace {
 

@@ -18,9 +18,9 @@
 #include <variant>
 #include <vector>
 
-#include "common/check.h"
-#include "common/runtime.h"
-#include "common/wire.h"
+#include "common/base/check.h"
+#include "common/base/runtime.h"
+#include "common/wire/wire.h"
 #include "tests/wire_test_util.h"
 
 namespace colony {
@@ -30,7 +30,6 @@ using std::chrono::milliseconds;
 using wire_test::Bytes;
 using wire_test::ExpectSameTrajectory;
 using wire_test::kSmall;
-using wire_test::MakeTrajectory;
 
 constexpr milliseconds kTimeout{60'000};  // every wait here is bounded by this
 constexpr int kLearner = 0;
@@ -91,7 +90,7 @@ TEST(Receiver, DeliversTrajectoriesInOrderAndEndsOrderly) {
       ASSERT_TRUE(receiver.Pop(&got, kTimeout)) << "trajectory " << i;
       EXPECT_EQ(got.actor_rank, kActor);
       EXPECT_EQ(got.sequence, static_cast<std::uint64_t>(i));
-      ExpectSameTrajectory(got.trajectory, MakeTrajectory(kSmall, kSeed + i));
+      ExpectSameTrajectory(got.trajectory, MakeRandomTrajectory(kSmall, kSeed + i));
       EXPECT_LE(receiver.queue_depth(), 2u) << "the queue is bounded";
     }
     receiver.Shutdown();
@@ -114,11 +113,11 @@ TEST(Receiver, DeliversTrajectoriesInOrderAndEndsOrderly) {
                              torch::arange(6, torch::kFloat)));
     // A message with a format version nobody speaks: dropped and counted, not queued.
     Bytes bytes;
-    EncodeTrajectory(MakeTrajectory(kSmall, 99), layout.rank(), /*sequence=*/0, bytes);
+    EncodeTrajectory(MakeRandomTrajectory(kSmall, 99), layout.rank(), /*sequence=*/0, bytes);
     bytes[4] = std::byte{0x7f};
     Send(bytes, kTagTrajectory);
     for (int i = 0; i < kTrajectories; ++i) {
-      EncodeTrajectory(MakeTrajectory(kSmall, kSeed + i), layout.rank(),
+      EncodeTrajectory(MakeRandomTrajectory(kSmall, kSeed + i), layout.rank(),
                        static_cast<std::uint64_t>(i), bytes);
       Send(bytes, kTagTrajectory);
     }

@@ -1,7 +1,7 @@
-// TensorBoard event files (common/tensorboard.h): CRC32C against published check values, the
+// TensorBoard event files (common/metrics/tensorboard.h): CRC32C against published check values, the
 // protobuf bytes of an Event against a hand-decoded reference, and the TFRecord framing.
 // tests/check_tensorboard.py reads a real run's file with TensorBoard's own reader.
-#include "common/tensorboard.h"
+#include "common/metrics/tensorboard.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/files.h"
-#include "common/metrics.h"
+#include "common/base/files.h"
+#include "common/metrics/metrics.h"
 
 namespace colony {
 namespace {

@@ -1,8 +1,8 @@
-// TrainConfig's settings table (common/train_config.h): config.json keeps its keys, order and
+// TrainConfig's settings table (common/config/train_config.h): config.json keeps its keys, order and
 // shape; a config.json read back with --config reproduces the run's settings, including files
 // written before the table existed (Cereal's output); the --config reader's errors name the file
 // and the key, and check every key before applying any; the command line wins over the file.
-#include "common/train_config.h"
+#include "common/config/train_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/files.h"
+#include "common/base/files.h"
 
 namespace colony {
 namespace {

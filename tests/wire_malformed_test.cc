@@ -1,4 +1,4 @@
-// The malformed-message battery for common/wire.h: each bad message must come back as an error
+// The malformed-message battery for common/wire/wire.h: each bad message must come back as an error
 // string naming what was wrong, never a crash, an out-of-bounds read or a huge allocation.
 // Cases: every truncation point, prefix faults, geometry and table mismatches (shape, dtype,
 // name, count, offsets), bad content in every field, corrupt counts in the Cereal header, and
@@ -21,7 +21,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/wire.h"
+#include "common/wire/wire.h"
 #include "tests/wire_test_util.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// Round trips of the wire format (common/wire.h): trajectories bit-exact for the GTrXL and the
+// Round trips of the wire format (common/wire/wire.h): trajectories bit-exact for the GTrXL and the
 // MLP (zero-sized memory) geometry, decoded tensors owning their storage, a reused encode
 // buffer, byte-for-byte agreement with the independent encoder of tests/wire_test_util.h,
 // weights and the stop message. The malformed-message battery is tests/wire_malformed_test.cc.
@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/wire.h"
+#include "common/wire/wire.h"
 #include "tests/wire_test_util.h"
 
 namespace colony::wire_test {

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/wire.h"
+#include "common/wire/wire.h"
 
 namespace colony::wire_test {
 

@@ -7,7 +7,7 @@
 #include <numbers>
 #include <vector>
 
-#include "common/check.h"
+#include "common/base/check.h"
 
 namespace colony::env {
 namespace {

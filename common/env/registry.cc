@@ -3,9 +3,9 @@
 
 #include <utility>
 
+#include "common/base/flags.h"
 #include "common/env/cartpole.h"
 #include "common/env/memory_tasks.h"
-#include "common/flags.h"
 
 namespace colony::env {
 namespace {

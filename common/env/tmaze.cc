@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/check.h"
+#include "common/base/check.h"
 #include "common/env/memory_tasks.h"
 
 namespace colony::env {

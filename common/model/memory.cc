@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/shape_text.h"
+#include "common/base/shape_text.h"
 
 namespace colony {
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "common/json.h"
+#include "common/base/json.h"
 
 namespace colony {
 namespace {

@@ -24,7 +24,7 @@ class ModelConfigError : public std::invalid_argument {
 struct ModelConfig {
   // The ranges Validate accepts. The upper bounds only catch typos (an extra zero or two);
   // nothing depends on them. The --layers, --d-model, --heads, --d-ff and --memory flags use the
-  // same numbers (common/train_config.cc), so a flag never accepts what Validate refuses.
+  // same numbers (common/config/train_config.cc), so a flag never accepts what Validate refuses.
   static constexpr std::int64_t kMaxObsDim = 1 << 20;
   static constexpr std::int64_t kMaxNumActions = 1 << 16;
   static constexpr std::int64_t kMaxLayers = 64;

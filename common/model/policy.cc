@@ -1,16 +1,15 @@
-// Policy: input checks shared by both modes, the flat parameter and gradient buffers, the
-// safetensors checkpoint, the MLP baseline, and MakePolicy. The GTrXL lives in gtrxl.cc.
+// Policy: input checks shared by both modes, the flat parameter and gradient buffers, and
+// MakePolicy. The networks live beside it (gtrxl.cc, mlp.cc), and so does the safetensors
+// checkpoint of the weights (policy_safetensors.cc).
 #include "common/model/policy.h"
 
 #include <atomic>
-#include <sstream>
 #include <stdexcept>
-#include <unordered_map>
 
-#include "common/check.h"
+#include "common/base/check.h"
+#include "common/base/shape_text.h"
 #include "common/model/gtrxl.h"
-#include "common/shape_text.h"
-#include "common/model/safetensors.h"
+#include "common/model/mlp.h"
 
 namespace colony {
 namespace {
@@ -31,40 +30,6 @@ MemoryGeometry GeometryOf(const ModelConfig& c) {
   if (c.kind == "mlp") return {0, 0, 0};
   return {c.layers, c.memory, c.d_model};
 }
-
-// The memoryless baseline: the same interface, `layers` ReLU layers of width d_model.
-class MlpPolicy : public Policy {
- public:
-  explicit MlpPolicy(const ModelConfig& c) : Policy(c) {
-    std::int64_t in = c.obs_dim;
-    auto list = register_module("layers", torch::nn::ModuleList());
-    for (std::int64_t i = 0; i < c.layers; ++i) {
-      layers_.push_back(torch::nn::Linear(in, c.d_model));
-      list->push_back(layers_.back());
-      in = c.d_model;
-    }
-    policy_head_ = register_module("policy_head", torch::nn::Linear(in, c.num_actions));
-    value_head_ = register_module("value_head", torch::nn::Linear(in, 1));
-    {
-      torch::NoGradGuard no_grad;  // near-uniform first policy, as in the GTrXL
-      policy_head_->weight.mul_(0.01);
-      policy_head_->bias.zero_();
-    }
-    FlattenParameters();
-  }
-
- protected:
-  UnrollOutput Forward(const torch::Tensor& obs, const torch::Tensor&,
-                       const Memory& initial) override {
-    torch::Tensor x = obs;
-    for (auto& layer : layers_) x = torch::relu(layer(x));
-    return {policy_head_(x), value_head_(x).squeeze(-1), initial};
-  }
-
- private:
-  std::vector<torch::nn::Linear> layers_;
-  torch::nn::Linear policy_head_{nullptr}, value_head_{nullptr};
-};
 
 }  // namespace
 
@@ -254,87 +219,9 @@ void Policy::to(torch::Device device, bool non_blocking) {
   FlattenParameters();
 }
 
-// --- checkpoints ------------------------------------------------------------------------------
-
-void Policy::SaveSafetensors(const std::string& path) const {
-  NamedTensors tensors;
-  std::string order;
-  for (std::size_t i = 0; i < layout_.size(); ++i) {
-    tensors.emplace_back(layout_[i].name, params_[i]);
-    order += (i ? "," : "") + layout_[i].name;
-  }
-  WriteSafetensors(path, tensors,
-                   {{"colony.config", config_.ToJson()},
-                    {"colony.version", std::to_string(version_)},
-                    {"colony.flat_order", order}});
-}
-
-void Policy::LoadSafetensors(const std::string& path) {
-  SafetensorsContents file = ReadSafetensors(path);
-  auto fail = [&](const std::string& what) { throw ModelFileError(path + ": " + what); };
-  std::unordered_map<std::string, torch::Tensor> by_name(file.tensors.begin(), file.tensors.end());
-  const std::string dtype = SafetensorsDtype(flat_params_.scalar_type());
-  for (const Slot& slot : layout_) {
-    const auto it = by_name.find(slot.name);
-    if (it == by_name.end()) {
-      fail("tensor '" + slot.name + "': expected " + ShapeText(slot.shape) + " " + dtype +
-           ", got nothing (missing from the file)");
-    }
-    const std::string got_dtype = SafetensorsDtype(it->second.scalar_type());
-    if (got_dtype != dtype) {
-      fail("tensor '" + slot.name + "': expected dtype " + dtype + ", got " + got_dtype);
-    }
-    if (it->second.sizes() != c10::IntArrayRef(slot.shape)) {
-      fail("tensor '" + slot.name + "': expected shape " + ShapeText(slot.shape) + ", got " +
-           ShapeText(it->second.sizes()));
-    }
-  }
-  if (by_name.size() != layout_.size()) {
-    for (const auto& [name, tensor] : file.tensors) {
-      bool known = false;
-      for (const Slot& slot : layout_) known = known || slot.name == name;
-      if (!known) {
-        fail("tensor '" + name + "': expected only this model's " +
-             std::to_string(layout_.size()) + " parameters, got an extra tensor " +
-             ShapeText(tensor.sizes()));
-      }
-    }
-  }
-  // Heads and kind change the computation without changing any shape, so check them here.
-  std::int64_t version = version_;
-  if (const auto it = file.metadata.find("colony.config"); it != file.metadata.end()) {
-    ModelConfig saved;
-    try {
-      saved = ModelConfig::FromJson(it->second);
-    } catch (const ModelConfigError& e) {
-      fail(std::string("corrupt colony.config metadata: ") + e.what());
-    }
-    if (saved.kind != config_.kind || (config_.kind == "gtrxl" && saved.heads != config_.heads)) {
-      fail("config: expected kind " + config_.kind + " with " + std::to_string(config_.heads) +
-           " heads (this model), got kind " + saved.kind + " with " + std::to_string(saved.heads));
-    }
-  }
-  if (const auto it = file.metadata.find("colony.version"); it != file.metadata.end()) {
-    std::size_t used = 0;
-    try {
-      version = std::stoll(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size()) {
-      fail("colony.version metadata: expected an integer, got '" + it->second + "'");
-    }
-  }
-  // Every check passed: only now touch the weights.
-  RepairViews();
-  torch::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < layout_.size(); ++i) params_[i].copy_(by_name.at(layout_[i].name));
-  version_ = version;
-}
-
 std::shared_ptr<Policy> MakePolicy(const ModelConfig& config) {
   config.Validate();
-  if (config.kind == "mlp") return std::make_shared<MlpPolicy>(config);
+  if (config.kind == "mlp") return MakeMlpPolicy(config);
   return MakeGtrxlPolicy(config);
 }
 

@@ -11,9 +11,9 @@
 #include <span>
 #include <stdexcept>
 
-#include "common/files.h"
-#include "common/json.h"
-#include "common/shape_text.h"
+#include "common/base/files.h"
+#include "common/base/json.h"
+#include "common/base/shape_text.h"
 
 namespace colony {
 namespace {
@@ -101,7 +101,7 @@ void WriteSafetensors(const std::string& path, const NamedTensors& tensors,
   const std::string header = BuildHeader(cpu, offsets, metadata);
   const uint64_t header_size = header.size();
 
-  // One atomic write (common/files.h): temp file beside the target, fsync, rename, fsync of
+  // One atomic write (common/base/files.h): temp file beside the target, fsync, rename, fsync of
   // the folder; a failure leaves any previous file as it was.
   std::vector<std::span<const char>> pieces;
   pieces.emplace_back(reinterpret_cast<const char*>(&header_size), sizeof(header_size));

@@ -1,6 +1,6 @@
-// The settings table of TrainConfig (common/train_config.h) and what is derived from it: the
+// The settings table of TrainConfig (common/config/train_config.h) and what is derived from it: the
 // flags, config.json and the --config reader.
-#include "common/train_config.h"
+#include "common/config/train_config.h"
 
 #include <fstream>
 #include <iterator>
@@ -10,8 +10,8 @@
 #include <variant>
 #include <vector>
 
-#include "common/json.h"
-#include "common/metrics_server.h"
+#include "common/base/json.h"
+#include "common/metrics/metrics_server.h"
 
 namespace colony {
 namespace {

@@ -1,6 +1,6 @@
 // Implementation of the failure path shared by MPI_CHECK, CUDA_CHECK, NCCL_CHECK and
 // COLONY_CHECK: one line to stderr with rank and host, then MPI_Abort.
-#include "common/check.h"
+#include "common/base/check.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// Wire framing shared by every Colony message (common/wire.h builds trajectories, weights and
+// Wire framing shared by every Colony message (common/wire/wire.h builds trajectories, weights and
 // stop messages on it): the fixed 16-byte prefix, the Cereal binary header with its tensor table,
 // and the checks that the table describes a payload that really lies inside the message.
 //
@@ -6,7 +6,7 @@
 // ReadPrefix, HeaderReader and CheckTable take untrusted bytes straight from MPI. Every count and
 // length in a header is bounded by a small constant or by the message length before anything is
 // allocated, so a corrupt header cannot ask for gigabytes. Reading failures are WireError
-// exceptions, which common/wire.cc turns into the error strings its API returns.
+// exceptions, which common/wire/wire.cc turns into the error strings its API returns.
 //
 // Integers are in host byte order, which must be little-endian (x86-64, AArch64): mixed-endian
 // clusters are unsupported, and wire_header.cc refuses to compile on a big-endian host.
@@ -24,7 +24,7 @@
 
 namespace colony::wire {
 
-inline constexpr std::uint32_t kFormatVersion = 1;  // common/wire.h's kWireFormatVersion
+inline constexpr std::uint32_t kFormatVersion = 1;  // common/wire/wire.h's kWireFormatVersion
 inline constexpr std::size_t kPrefixBytes = 16;       // "CLNY", version, header length, kind
 inline constexpr std::size_t kPayloadAlignment = 8;   // payload start and every tensor offset
 inline constexpr std::uint32_t kMaxHeaderBytes = 1u << 16;

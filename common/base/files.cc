@@ -1,5 +1,5 @@
 // POSIX implementations of common/files.h.
-#include "common/files.h"
+#include "common/base/files.h"
 
 #include <fcntl.h>
 #include <ftw.h>

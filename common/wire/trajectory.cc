@@ -1,5 +1,5 @@
-// Column slicing and joining of trajectories (common/trajectory.h).
-#include "common/trajectory.h"
+// Column slicing and joining of trajectories (common/wire/trajectory.h).
+#include "common/wire/trajectory.h"
 
 #include <stdexcept>
 

@@ -1,7 +1,7 @@
 // MPI start-up and shutdown for one process; see mpi_session.h.
-#include "common/mpi_session.h"
+#include "common/base/mpi_session.h"
 
-#include "common/check.h"
+#include "common/base/check.h"
 
 namespace colony {
 

@@ -1,8 +1,9 @@
 // Command-line flag parsing; see flags.h for the accepted forms and error contract.
-#include "common/flags.h"
+#include "common/base/flags.h"
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <iomanip>
 #include <sstream>
@@ -53,6 +54,18 @@ double ParseDouble(const std::string& text, const std::string& what) {
     throw FlagError(what + ": expected a finite number, got " + Quote(text));
   }
   return value;
+}
+
+int RunMain(const char* program, int (*body)(int, char**), int argc, char** argv) {
+  try {
+    return body(argc, argv);
+  } catch (const FlagError& error) {
+    std::fprintf(stderr, "%s: %s\n", program, error.what());
+    return 2;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: error: %s\n", program, error.what());
+    return 1;
+  }
 }
 
 std::vector<std::string> SplitComma(const std::string& text) {

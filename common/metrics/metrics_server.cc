@@ -1,7 +1,7 @@
-// The metrics HTTP server (common/metrics_server.h) on Boost.Asio: one io_context on one thread,
+// The metrics HTTP server (common/metrics/metrics_server.h) on Boost.Asio: one io_context on one thread,
 // one Session object per connection, each with a deadline timer that bounds how long a client
 // may take to send its request (slowloris) and how long we linger after answering.
-#include "common/metrics_server.h"
+#include "common/metrics/metrics_server.h"
 
 #include <boost/asio.hpp>
 

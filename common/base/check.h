@@ -2,8 +2,9 @@
 //
 // MPI_CHECK(call)  - an MPI call that must return MPI_SUCCESS.
 // COLONY_CHECK(cond) << "context" - an internal invariant (never for user or peer input: those
-//                    get an exception with "expected X, got Y"; see common/flags.h).
-// CUDA_CHECK and NCCL_CHECK live in common/gpu_check.h so that this header stays free of CUDA.
+//                    get an exception with "expected X, got Y"; see common/base/flags.h).
+// CUDA_CHECK and NCCL_CHECK live in common/base/cuda_check.h, so that this header stays free
+// of CUDA.
 //
 // On failure each prints one line to stderr naming the rank, host, file:line, the call and the
 // library's own error string, then calls MPI_Abort so that no other rank waits forever on this

@@ -1,6 +1,6 @@
 // Collects the versions reported by `colony version` from each library at run time.
 // Uses only LibTorch's light headers (<torch/version.h>, <torch/cuda.h>), not <torch/torch.h>.
-#include "common/version.h"
+#include "launch/version.h"
 
 #include <cuda_runtime_api.h>
 #include <mpi.h>

@@ -1,11 +1,11 @@
-// CUDA_CHECK and NCCL_CHECK: like MPI_CHECK (common/check.h), for the CUDA runtime and NCCL.
+// CUDA_CHECK and NCCL_CHECK: like MPI_CHECK (common/base/check.h), for the CUDA runtime and NCCL.
 // Include only where CUDA or NCCL is called: this pulls in their headers.
 #pragma once
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
-#include "common/check.h"
+#include "common/base/check.h"
 
 #define CUDA_CHECK(call)                                                               \
   do {                                                                                 \

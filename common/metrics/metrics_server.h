@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "common/metrics.h"
+#include "common/metrics/metrics.h"
 
 namespace colony {
 

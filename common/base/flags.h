@@ -67,6 +67,11 @@ class Flags {
   bool help_requested_ = false;
 };
 
+// A command-line program's main around `body`: its return value is the exit code; a FlagError
+// (the user's mistake) prints "PROGRAM: message" and exits 2, any other exception prints
+// "PROGRAM: error: message" and exits 1. Shared by `colony` and the benchmark programs.
+int RunMain(const char* program, int (*body)(int, char**), int argc, char** argv);
+
 // Splits "1,2,3" into {"1","2","3"}; an empty string gives an empty list.
 std::vector<std::string> SplitComma(const std::string& text);
 

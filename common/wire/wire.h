@@ -26,7 +26,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/trajectory.h"
+#include "common/wire/trajectory.h"
 
 namespace colony {
 

@@ -4,7 +4,7 @@
 // "truncated":b}, with every number in its shortest round-trip form (float32 for obs and
 // reward), so another implementation's output can be compared exactly. It simulates the whole
 // sequence before printing, so bad input prints nothing but the error.
-#include "common/env/env_command.h"
+#include "launch/env_command.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "common/base/flags.h"
+#include "common/base/json.h"
+#include "common/base/shape_text.h"
 #include "common/env/registry.h"
 #include "common/env/throughput.h"
-#include "common/flags.h"
-#include "common/json.h"
-#include "common/shape_text.h"
 
 namespace colony {
 namespace {

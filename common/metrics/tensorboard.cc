@@ -1,9 +1,9 @@
-// TFRecord framing and hand-encoded Event protobufs (common/tensorboard.h). The wire format
+// TFRecord framing and hand-encoded Event protobufs (common/metrics/tensorboard.h). The wire format
 // follows the protobuf encoding spec: a key is (field_number << 3) | wire_type, with wire types
 // 0 = varint, 1 = 64-bit, 2 = length-delimited, 5 = 32-bit, all little-endian.
-#include "common/tensorboard.h"
+#include "common/metrics/tensorboard.h"
 
-#include "common/files.h"
+#include "common/base/files.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// Trajectory, weights and stop messages (common/wire.h) on the framing of common/wire_header.h.
+// Trajectory, weights and stop messages (common/wire/wire.h) on the framing of common/wire_header.h.
 //
 // Encoding is one pass per tensor: a memcpy for the plain tensors, and one strided copy that
 // writes the memory straight into Memory::Flatten's row layout inside the message (no
@@ -6,15 +6,15 @@
 // before touching the payload, copies each tensor out into storage it owns, then checks content
 // (finite floats, actions in range, flags 0/1) with plain loops that also name the first bad
 // element. Everything that can go wrong with the bytes ends as an error string, never a throw.
-#include "common/wire.h"
+#include "common/wire/wire.h"
 
 #include <cmath>
 #include <cstring>
 #include <sstream>
 
-#include "common/check.h"
-#include "common/shape_text.h"
-#include "common/wire_header.h"
+#include "common/base/check.h"
+#include "common/base/shape_text.h"
+#include "common/wire/wire_header.h"
 
 namespace colony {
 static_assert(kWireFormatVersion == wire::kFormatVersion);

@@ -1,10 +1,10 @@
-// JSONL metrics and status lines (common/metrics.h), and the small file helpers they need.
-#include "common/metrics.h"
+// JSONL metrics and status lines (common/metrics/metrics.h), and the small file helpers they need.
+#include "common/metrics/metrics.h"
 
-#include "common/files.h"
-#include "common/json.h"
-#include "common/metrics_server.h"
-#include "common/tensorboard.h"
+#include "common/base/files.h"
+#include "common/base/json.h"
+#include "common/metrics/metrics_server.h"
+#include "common/metrics/tensorboard.h"
 
 #include <cerrno>
 #include <cmath>

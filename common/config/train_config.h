@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "common/flags.h"
+#include "common/base/flags.h"
 #include "common/model/model_config.h"
 
 namespace colony {

@@ -1,5 +1,5 @@
 // JSON writing and parsing helpers over rapidjson; see json.h.
-#include "common/json.h"
+#include "common/base/json.h"
 
 #include <charconv>
 #include <cmath>

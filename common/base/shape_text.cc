@@ -1,5 +1,5 @@
 // See shape_text.h.
-#include "common/shape_text.h"
+#include "common/base/shape_text.h"
 
 namespace colony {
 

@@ -3,7 +3,7 @@
 // status line. Learner 0 (or the serial trainer) writes them every --report-every seconds and
 // once at the end (docs/observability.md lists the keys).
 //
-// In: named numbers in the order they should print. Out: appended, flushed lines (common/json.h);
+// In: named numbers in the order they should print. Out: appended, flushed lines (common/base/json.h);
 // numbers in their shortest round-trip form, and a non-finite value as null (JSON has no NaN),
 // e.g. the mean return before any episode ended.
 #pragma once
@@ -51,7 +51,7 @@ class MetricsWriter {
   MetricsWriter& operator=(const MetricsWriter&) = delete;
 
   // Also serves every record written from now on over HTTP at `address` (HOST:PORT, port 0 =
-  // any free port; common/metrics_server.h), prints the bound address and writes it to
+  // any free port; common/metrics/metrics_server.h), prints the bound address and writes it to
   // <folder>/metrics_address. Throws std::runtime_error if it cannot listen.
   void ServeHttp(const std::string& address);
   void Write(const MetricsRecord& record);

@@ -1,12 +1,12 @@
-// Wire framing (common/wire_header.h): the prefix, the Cereal header and tensor-table checks.
+// Wire framing (common/wire/wire_header.h): the prefix, the Cereal header and tensor-table checks.
 //
 // The header is written with Cereal's own vector and string serialisation, but read back field
 // by field: Cereal's loaders resize a vector to whatever count the bytes claim before reading
 // its elements, which on a corrupt message would be an allocation of any size. Reading the size
 // tag ourselves lets every count be bounded first; the bytes on the wire are the same.
-#include "common/wire_header.h"
+#include "common/wire/wire_header.h"
 
-#include "common/shape_text.h"
+#include "common/base/shape_text.h"
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/string.hpp>

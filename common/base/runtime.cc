@@ -1,12 +1,12 @@
 // Roles, stop signals, bounded waits and probe-and-receive shared by both roles
-// (common/runtime.h).
-#include "common/runtime.h"
+// (common/base/runtime.h).
+#include "common/base/runtime.h"
 
 #include <csignal>
 #include <thread>
 
-#include "common/check.h"
-#include "common/flags.h"
+#include "common/base/check.h"
+#include "common/base/flags.h"
 
 namespace colony {
 namespace {
