@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "common/model/gtrxl_step.h"
+
 namespace colony {
 namespace {
 
@@ -133,6 +135,13 @@ class GtrxlPolicy : public Policy {
   }
 
  protected:
+  bool StepFast(const torch::Tensor& obs, const torch::Tensor& first, Memory& memory,
+                StepOutput* out) override {
+    if (!stepper_.Supports(rel_)) return false;
+    *out = stepper_.Step(*this, WeightsGeneration(), obs, first, memory);
+    return true;
+  }
+
   UnrollOutput Forward(const torch::Tensor& obs, const torch::Tensor& first,
                        const Memory& initial) override {
     const std::int64_t t = obs.size(0), b = obs.size(1), m = config().memory;
@@ -200,6 +209,7 @@ class GtrxlPolicy : public Policy {
   std::vector<Block> blocks_;
   torch::nn::LayerNorm final_norm_{nullptr};
   torch::Tensor rel_;
+  GtrxlStepper stepper_{config()};
 };
 
 }  // namespace

@@ -23,15 +23,22 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace colony {
+
+struct StepRing;  // gtrxl_step.cc
 
 struct Memory {
   torch::Tensor hidden;  // [layers, M, B, d_model]
   torch::Tensor valid;   // [M, B] bool
   torch::Tensor cache;   // optional [layers, M, B, 2 * d_model]: keys and values of the slots
   std::int64_t cache_generation = -1;  // which weights made `cache` (Policy's internal tag)
+  // The GTrXL's fast step (gtrxl_step.h) keeps hidden rows, keys and values in ring buffers
+  // here instead; `hidden` is then a view into the ring, and `cache` its keys. Dropped by
+  // copies like `cache`; a step writes into the ring only while no copy can see it.
+  std::shared_ptr<StepRing> ring;
 
   std::int64_t layers() const { return hidden.size(0); }
   std::int64_t length() const { return hidden.size(1); }  // M
