@@ -1,5 +1,6 @@
 // Policy throughput per core (common/model/): prints markdown tables of
-//   * actor step mode: environment-steps/s at E = 1, 16, 64, 256 (GTrXL and the MLP baseline);
+//   * actor step mode: environment-steps/s at E = 1, 16, 64, 256 (GTrXL fast and reference step,
+//     and the MLP baseline);
 //   * learner unroll mode: samples/s (forward + backward) at several B with T fixed.
 // In: flags (--seconds per row, --threads, --unroll T, model shape). Out: stdout only.
 // Memory is filled before timing and episodes end at random (1 in 200 steps), as on an actor.
@@ -49,6 +50,22 @@ double StepRate(Policy& policy, std::int64_t envs, double seconds) {
     const torch::Tensor first = torch::rand({envs}) < 1.0 / 200;
     policy.Step(obs, first, memory);
   });
+}
+
+// The same as StepRate through the reference path (GtrxlPolicy's Forward with T = 1, what Step
+// ran before common/model/gtrxl_step.h): the "before" column, measured in the same run.
+double ReferenceStepRate(Policy& policy, std::int64_t envs, double seconds) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t obs_dim = policy.config().obs_dim;
+  Memory memory = policy.InitialMemory(envs);
+  auto step = [&](const torch::Tensor& obs, const torch::Tensor& first) {
+    memory = policy.Unroll(obs.unsqueeze(0), first.unsqueeze(0), memory).final_memory;
+  };
+  for (std::int64_t i = 0; i <= policy.config().memory; ++i) {
+    step(torch::randn({envs, obs_dim}), torch::full({envs}, i == 0, torch::kBool));
+  }
+  const torch::Tensor obs = torch::randn({envs, obs_dim});
+  return envs * Rate(seconds, [&] { step(obs, torch::rand({envs}) < 1.0 / 200); });
 }
 
 double UnrollRate(Policy& policy, std::int64_t t, std::int64_t b, double seconds) {
@@ -150,14 +167,15 @@ int Main(int argc, char** argv) {
               peak, step_flops, unroll_flops, static_cast<long long>(unroll));
 
   std::printf("| actor step mode | GTrXL env-steps/s | GTrXL us/call | GTrXL GFLOP/s | of matmul "
-              "| MLP env-steps/s |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+              "| reference step env-steps/s (of matmul) | MLP env-steps/s |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   for (std::int64_t envs : {1, 16, 64, 256}) {
     const double g = StepRate(*gtrxl, envs, seconds);
+    const double r = ReferenceStepRate(*gtrxl, envs, seconds);
     const double m = StepRate(*mlp, envs, seconds);
-    std::printf("| E = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f |\n",
+    std::printf("| E = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f (%.1f%%) | %.0f |\n",
                 static_cast<long long>(envs), g, 1e6 * envs / g, g * step_flops / 1e9,
-                100 * g * step_flops / 1e9 / peak, m);
+                100 * g * step_flops / 1e9 / peak, r, 100 * r * step_flops / 1e9 / peak, m);
     std::fflush(stdout);
   }
   std::printf("\n| learner unroll, T = %lld | GTrXL samples/s (fwd+bwd) | GTrXL ms/batch | "
@@ -171,6 +189,9 @@ int Main(int argc, char** argv) {
                 100 * g * unroll_flops / 1e9 / peak, m);
     std::fflush(stdout);
   }
+  // Other work on the machine moves every rate above; a second matmul measurement says by how
+  // much it moved during the run.
+  std::printf("\nMatmul again at the end: %.1f GFLOP/s.\n", MatmulGflops(seconds));
   return 0;
 }
 
