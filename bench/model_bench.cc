@@ -133,6 +133,10 @@ int Main(int argc, char** argv) {
   flags.Add("seconds", &seconds, "time per table row", 0.01, 600);
   flags.Add("threads", &threads, "torch intra-op threads (1 = per-core numbers)", 1, 256);
   flags.Add("unroll", &unroll, "T of the learner rows", 1, 4096);
+  std::int64_t only_envs = 0;
+  flags.Add("only-step-envs", &only_envs,
+            "time only the GTrXL fast step at this E, for --seconds (for profilers); 0 = all rows",
+            0, 1 << 20);
   flags.Add("obs-dim", &config.obs_dim, "observation length");
   flags.Add("actions", &config.num_actions, "number of actions");
   flags.Add("layers", &config.layers, "blocks");
@@ -148,6 +152,12 @@ int Main(int argc, char** argv) {
   config.Validate();
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
+  if (only_envs > 0) {
+    auto policy = MakePolicy(config);
+    std::printf("GTrXL fast step, E = %lld: %.0f env-steps/s\n", static_cast<long long>(only_envs),
+                StepRate(*policy, only_envs, seconds));
+    return 0;
+  }
   ModelConfig mlp_config = config;
   mlp_config.kind = "mlp";
   auto gtrxl = MakePolicy(config);
