@@ -154,8 +154,11 @@ int Main(int argc, char** argv) {
   torch::manual_seed(0);
   if (only_envs > 0) {
     auto policy = MakePolicy(config);
-    std::printf("GTrXL fast step, E = %lld: %.0f env-steps/s\n", static_cast<long long>(only_envs),
-                StepRate(*policy, only_envs, seconds));
+    const double rate = StepRate(*policy, only_envs, seconds);
+    const double matmul = MatmulGflops(1.0);
+    std::printf("GTrXL fast step, E = %lld: %.0f env-steps/s, %.1f%% of matmul (%.1f GFLOP/s)\n",
+                static_cast<long long>(only_envs), rate,
+                100 * rate * StepFlops(config) / 1e9 / matmul, matmul);
     return 0;
   }
   ModelConfig mlp_config = config;

@@ -195,12 +195,8 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
     }
     step_kernel::LayerNorm(e, d, F(ring->x), F(lw.attn_norm_w), F(lw.attn_norm_b), F(ring->normed));
     at::mm_out(ring->qkv, ring->normed, lw.qkv_t);
-    float* k = F(ring->keys[l]);
-    float* v = F(ring->values[l]);
-    for (const std::int64_t col : {write, write + c}) {
-      step_kernel::StoreKeysValues(e, h, w, 2 * c, col, F(ring->qkv) + d, 3 * d, k, v);
-    }
-    step_kernel::Attention({e, h, w, c, 2 * c, write + 1, 3 * d, F(ring->qkv), k, v, F(lw.position),
+    step_kernel::Attention({e, h, w, c, 2 * c, write + 1, write, 3 * d, F(ring->qkv),
+                            F(ring->keys[l]), F(ring->values[l]), F(lw.position),
                             F(lw.content_bias), F(lw.position_bias), ring->memory_ok.data(),
                             F(ring->attended), ring->scratch.data()});
     at::addmm_out(ring->projected, lw.attn_out_b, ring->attended, lw.attn_out_t);

@@ -1,6 +1,8 @@
 // Loops of the fast GTrXL step; see step_kernel.h. Built with -O3 (common/model/CMakeLists.txt)
 // and, on x86-64, cloned for AVX-512 and AVX2+FMA machines with a portable fallback, picked at
-// load time: the project builds for plain x86-64, and these loops are where vector width pays.
+// load time by CPU features (ISA levels x86-64-v4 and v3; not CPU models such as "haswell",
+// which AMD parts never match): the project builds for plain x86-64, and these loops are where
+// vector width pays.
 #include "common/model/step_kernel.h"
 
 #include <algorithm>
@@ -9,7 +11,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define COLONY_VECTOR_CLONES \
-  __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define COLONY_VECTOR_CLONES
 #endif
@@ -110,6 +112,21 @@ void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const fl
   }
 }
 
+void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
+                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k, float* v) {
+  const std::int64_t d = heads * width;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* key = kv + r * kv_stride;
+    const float* value = key + d;
+    for (std::int64_t h = 0; h < heads; ++h) {
+      float* kc = k + (r * heads + h) * width * stride + column;
+      for (std::int64_t i = 0; i < width; ++i) kc[i * stride] = key[h * width + i];
+      std::copy(value + h * width, value + (h + 1) * width,
+                v + ((r * heads + h) * stride + column) * width);
+    }
+  }
+}
+
 COLONY_VECTOR_CLONES
 void Attention(const AttentionArgs& a) {
   const std::int64_t keys = a.keys, width = a.width, memory = keys - 1;
@@ -120,6 +137,11 @@ void Attention(const AttentionArgs& a) {
   float* weight = score + keys;
   float* allowed = weight + keys;
   for (std::int64_t e = 0; e < a.rows; ++e) {
+    for (const std::int64_t column : {a.begin + memory, a.mirror}) {
+      StoreKeysValues(1, a.heads, width, a.stride, column, a.q + e * a.q_stride + a.heads * width,
+                      a.q_stride, a.k + e * a.heads * width * a.stride,
+                      a.v + e * a.heads * a.stride * width);
+    }
     const std::uint8_t* ok = a.memory_ok + e * memory;
     for (std::int64_t c = 0; c < memory; ++c) allowed[c] = ok[c] ? 1.0f : 0.0f;
     allowed[memory] = 1.0f;
@@ -159,21 +181,6 @@ void Attention(const AttentionArgs& a) {
         const float* vr = v + c * width;
         for (std::int64_t i = 0; i < width; ++i) out[i] += p * vr[i];
       }
-    }
-  }
-}
-
-void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
-                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k, float* v) {
-  const std::int64_t d = heads * width;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* key = kv + r * kv_stride;
-    const float* value = key + d;
-    for (std::int64_t h = 0; h < heads; ++h) {
-      float* kc = k + (r * heads + h) * width * stride + column;
-      for (std::int64_t i = 0; i < width; ++i) kc[i * stride] = key[h * width + i];
-      std::copy(value + h * width, value + (h + 1) * width,
-                v + ((r * heads + h) * stride + column) * width);
     }
   }
 }

@@ -38,13 +38,16 @@ void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const fl
 //   k [rows, heads, width, stride] (the window at columns begin .. begin + keys: scores are an
 //   axpy over keys), v [rows, heads, stride, width] (the output is an axpy over rows of v).
 // position [heads, width, keys]: W_R R for the distance of each window column (M down to 0).
-// q [rows, q_stride] starts at the query; memory_ok [rows, keys - 1] says which memory slots
-// this env may see (the step's own row always may). out [rows, heads * width].
+// q [rows, q_stride] starts at the query, and the step's own key and value follow it at
+// q + d and q + 2d; they are stored (Attention writes them, env by env, just before that env
+// reads its window: the cache lines are then still hot) at the window's last column and at
+// column `mirror`. memory_ok [rows, keys - 1] says which memory slots this env may see (the
+// step's own row always may). out [rows, heads * width].
 struct AttentionArgs {
-  std::int64_t rows, heads, width, keys, stride, begin, q_stride;
+  std::int64_t rows, heads, width, keys, stride, begin, mirror, q_stride;
   const float* q;
-  const float* k;
-  const float* v;
+  float* k;
+  float* v;
   const float* position;
   const float* content_bias;   // u [heads, width]
   const float* position_bias;  // v [heads, width]
