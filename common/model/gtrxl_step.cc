@@ -9,16 +9,17 @@
 
 namespace colony {
 
-// Step mode's state for E envs; Memory::ring points here (memory.h). Window slot s of the ring
-// lives at storage columns s and s + C, C = M + 1; before a step with write index w, memory
-// slot c (0 = oldest) is at columns w + 1 + c, and the new row goes to w and w + C, so the
-// window the new row attends over is the contiguous columns w + 1 .. w + C.
+// Step mode's state for E envs; Memory::ring points here (memory.h). Rings of C = M + 1 slots:
+// before a step with write index w, memory slot c (0 = oldest) is at ring slot (w + 1 + c) mod
+// C and the new row goes to slot w. Keys and values live in one ring each (attention reads the
+// window as two runs); hidden rows live twice, at columns s and s + C, so that the last M rows
+// are always one contiguous range, which Memory::hidden views.
 struct StepRing {
   std::int64_t envs = 0, write = 0;
   std::int64_t generation = -1;             // weights that made keys/values; -1: none yet
   torch::Tensor hidden;                     // [L, 2C, E, d]
-  torch::Tensor keys;                       // [L, E, H, w, 2C]
-  torch::Tensor values;                     // [L, E, H, 2C, w]
+  torch::Tensor keys;                       // [L, E, H, w, C]
+  torch::Tensor values;                     // [L, E, H, C, w]
   std::vector<std::uint8_t> valid;          // [M, E], oldest slot first
   const void* handed_hidden = nullptr;      // the Memory::hidden view given out last
   const void* handed_valid = nullptr;
@@ -116,9 +117,7 @@ void GtrxlStepper::RecomputeKeysValues(StepRing& ring) {
     float* k = F(ring.keys[l]);
     float* v = F(ring.values[l]);
     for (std::int64_t s = 0; s < c; ++s) {
-      for (const std::int64_t column : {s, s + c}) {
-        step_kernel::StoreKeysValues(e, h, w, 2 * c, column, F(kv) + s * e * 2 * d, 2 * d, k, v);
-      }
+      step_kernel::StoreKeysValues(e, h, w, c, s, F(kv) + s * e * 2 * d, 2 * d, k, v);
     }
   }
 }
@@ -148,8 +147,8 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
     ring = std::make_shared<StepRing>();
     ring->envs = e;
     ring->hidden = torch::zeros({layers, 2 * c, e, d});
-    ring->keys = torch::zeros({layers, e, h, w, 2 * c});
-    ring->values = torch::zeros({layers, e, h, 2 * c, w});
+    ring->keys = torch::zeros({layers, e, h, w, c});
+    ring->values = torch::zeros({layers, e, h, c, w});
     const torch::Tensor kept = memory.hidden.to(torch::kFloat32).masked_fill(
         memory.valid.logical_not().view({1, m, e, 1}), 0.0);
     ring->hidden.narrow(1, 1, m).copy_(kept);
@@ -195,7 +194,7 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
     }
     step_kernel::LayerNorm(e, d, F(ring->x), F(lw.attn_norm_w), F(lw.attn_norm_b), F(ring->normed));
     at::mm_out(ring->qkv, ring->normed, lw.qkv_t);
-    step_kernel::Attention({e, h, w, c, 2 * c, write + 1, write, 3 * d, F(ring->qkv),
+    step_kernel::Attention({e, h, w, c, (write + 1) % c, 3 * d, F(ring->qkv),
                             F(ring->keys[l]), F(ring->values[l]), F(lw.position),
                             F(lw.content_bias), F(lw.position_bias), ring->memory_ok.data(),
                             F(ring->attended), ring->scratch.data()});

@@ -8,8 +8,9 @@
 //   * Ring buffers (StepRing, in Memory::ring): hidden rows live in [layers, 2C, E, d] storage
 //     with C = M + 1, each row written twice (at slot s and s + C), so the last C rows are
 //     always one contiguous window and Memory::hidden is a view of it: no [layers, M, E, d] copy
-//     per step. The keys and values of the window are kept beside it in attention layout, so a
-//     step projects only the new row. A reset zeroes the env's column, as the reference does.
+//     per step. The keys and values of the window are kept beside it, in rings of C slots laid
+//     out for attention (each env's window is one contiguous block), so a step projects only the
+//     new row. A reset zeroes the env's hidden rows, as the reference does.
 //   * The keys and values depend on the weights. They are tagged with Policy's weights
 //     generation and recomputed from the hidden rows whenever it changes, exactly what the
 //     reference computes from memory with the current weights.

@@ -136,12 +136,11 @@ void Attention(const AttentionArgs& a) {
   float* score = qv + width;
   float* weight = score + keys;
   float* allowed = weight + keys;
+  // Window row c sits at slot begin + c for c < run, at slot c - run after the wrap.
+  const std::int64_t run = keys - a.begin, newest = (a.begin + memory) % keys;
   for (std::int64_t e = 0; e < a.rows; ++e) {
-    for (const std::int64_t column : {a.begin + memory, a.mirror}) {
-      StoreKeysValues(1, a.heads, width, a.stride, column, a.q + e * a.q_stride + a.heads * width,
-                      a.q_stride, a.k + e * a.heads * width * a.stride,
-                      a.v + e * a.heads * a.stride * width);
-    }
+    StoreKeysValues(1, a.heads, width, keys, newest, a.q + e * a.q_stride + a.heads * width,
+                    a.q_stride, a.k + e * a.heads * width * keys, a.v + e * a.heads * keys * width);
     const std::uint8_t* ok = a.memory_ok + e * memory;
     for (std::int64_t c = 0; c < memory; ++c) allowed[c] = ok[c] ? 1.0f : 0.0f;
     allowed[memory] = 1.0f;
@@ -153,13 +152,14 @@ void Attention(const AttentionArgs& a) {
       }
       // Content (q + u) . k_j and position (q + v) . W_R R_{distance(j)}, both as axpys over j.
       std::fill(score, score + keys, 0.0f);
-      const float* k = a.k + (e * a.heads + h) * width * a.stride + a.begin;
+      const float* k = a.k + (e * a.heads + h) * width * keys;
       const float* pos = a.position + h * width * keys;
       for (std::int64_t i = 0; i < width; ++i) {
-        const float* kr = k + i * a.stride;
+        const float* kr = k + i * keys;
         const float* pr = pos + i * keys;
         const float cu = qu[i], cv = qv[i];
-        for (std::int64_t c = 0; c < keys; ++c) score[c] += cu * kr[c] + cv * pr[c];
+        for (std::int64_t c = 0; c < run; ++c) score[c] += cu * kr[a.begin + c] + cv * pr[c];
+        for (std::int64_t c = run; c < keys; ++c) score[c] += cu * kr[c - run] + cv * pr[c];
       }
       float top = score[memory];
       for (std::int64_t c = 0; c < memory; ++c) {
@@ -174,11 +174,11 @@ void Attention(const AttentionArgs& a) {
       const float inv = 1.0f / total;
       float* out = a.out + e * a.heads * width + h * width;
       std::fill(out, out + width, 0.0f);
-      const float* v = a.v + ((e * a.heads + h) * a.stride + a.begin) * width;
+      const float* v = a.v + (e * a.heads + h) * keys * width;
       for (std::int64_t c = 0; c < keys; ++c) {
         if (weight[c] == 0.0f) continue;
         const float p = weight[c] * inv;
-        const float* vr = v + c * width;
+        const float* vr = v + (c < run ? a.begin + c : c - run) * width;
         for (std::int64_t i = 0; i < width; ++i) out[i] += p * vr[i];
       }
     }

@@ -34,17 +34,17 @@ void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const fl
              const float* x, float* out);
 
 // One query row per env attends over a window of `keys` = M + 1 key rows: the M memory slots,
-// oldest first, then the step's own row. Caches are laid out per env and head:
-//   k [rows, heads, width, stride] (the window at columns begin .. begin + keys: scores are an
-//   axpy over keys), v [rows, heads, stride, width] (the output is an axpy over rows of v).
-// position [heads, width, keys]: W_R R for the distance of each window column (M down to 0).
-// q [rows, q_stride] starts at the query, and the step's own key and value follow it at
-// q + d and q + 2d; they are stored (Attention writes them, env by env, just before that env
-// reads its window: the cache lines are then still hot) at the window's last column and at
-// column `mirror`. memory_ok [rows, keys - 1] says which memory slots this env may see (the
-// step's own row always may). out [rows, heads * width].
+// oldest first, then the step's own row. The caches are rings of `keys` slots per env and head,
+//   k [rows, heads, width, keys] (scores are axpys over slots), v [rows, heads, keys, width]
+// (the output is an axpy over rows of v), with the window's oldest row at slot `begin` and
+// the step's own row at slot begin - 1 (mod keys): the window is at most two runs of slots.
+// position [heads, width, keys]: W_R R for the distance of each window row (M down to 0).
+// q [rows, q_stride] starts at the query, and the step's own key and value follow it at q + d
+// and q + 2d; Attention stores them, env by env, just before that env reads its window (the
+// cache lines are then still hot). memory_ok [rows, keys - 1] says which memory slots this env
+// may see (the step's own row always may). out [rows, heads * width].
 struct AttentionArgs {
-  std::int64_t rows, heads, width, keys, stride, begin, mirror, q_stride;
+  std::int64_t rows, heads, width, keys, begin, q_stride;
   const float* q;
   float* k;
   float* v;
@@ -58,7 +58,7 @@ struct AttentionArgs {
 void Attention(const AttentionArgs& a);
 
 // Writes one row of keys and values ([rows, 2 * heads * width] at kv, row stride kv_stride) into
-// the caches at window column `column` (layout as in AttentionArgs).
+// the caches at ring slot `column` of `stride` slots (layout as in AttentionArgs).
 void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
                      std::int64_t column, const float* kv, std::int64_t kv_stride, float* k, float* v);
 
