@@ -64,9 +64,10 @@ void GtrxlStepper::Pack(torch::nn::Module& model, std::int64_t generation) {
     lw.attn_norm_w = p(b + "attn_norm.weight").contiguous();
     lw.attn_norm_b = p(b + "attn_norm.bias").contiguous();
     lw.qkv_t = torch::cat({p(b + "query.weight"), p(b + "key_value.weight")}, 0).t().contiguous();
-    // W_R R for distance M - c at window column c: [H, w, M + 1], distance falling along c.
-    lw.position = torch::matmul(rel, p(b + "position.weight").t())
-                      .flip(0).view({m + 1, h, w}).permute({1, 2, 0}).contiguous();
+    // W_R R for distance M - c at window row c, distance falling along c, twice: [H, w, 2(M+1)].
+    const torch::Tensor position = torch::matmul(rel, p(b + "position.weight").t())
+                                       .flip(0).view({m + 1, h, w}).permute({1, 2, 0});
+    lw.position = torch::cat({position, position}, 2).contiguous();
     lw.content_bias = p(b + "content_bias").contiguous();
     lw.position_bias = p(b + "position_bias").contiguous();
     lw.attn_out_t = p(b + "attn_out.weight").t().contiguous();

@@ -127,59 +127,105 @@ void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, 
   }
 }
 
+namespace {
+
+// Blocks of scores and outputs are accumulated in registers (fixed-size local arrays the
+// compiler keeps in vector registers), not in memory: a load-add-store per step of the inner
+// loop would chain every iteration to the previous one through store forwarding.
+
+// out[j] = sum_i qu[i] k[i][j] + qv[i] p[i][j], j < kBlock.
+template <int kBlock>
+inline void ScoreBlock(const float* k, std::int64_t k_stride, const float* p, std::int64_t p_stride,
+                       const float* qu, const float* qv, std::int64_t width, float* out) {
+  float acc[kBlock] = {};
+  for (std::int64_t i = 0; i < width; ++i) {
+    const float* kr = k + i * k_stride;
+    const float* pr = p + i * p_stride;
+    const float cu = qu[i], cv = qv[i];
+    for (int j = 0; j < kBlock; ++j) acc[j] += cu * kr[j] + cv * pr[j];
+  }
+  for (int j = 0; j < kBlock; ++j) out[j] = acc[j];
+}
+
+// out[i] = sum_c weight[c] v[c][i] for the nonzero weights, i < kWidth.
+template <int kWidth>
+inline void WeightedSum(const float* weight, std::int64_t keys, const float* v, float* out) {
+  float acc[kWidth] = {};
+  for (std::int64_t c = 0; c < keys; ++c) {
+    if (weight[c] == 0.0f) continue;
+    const float* vr = v + c * kWidth;
+    for (int i = 0; i < kWidth; ++i) acc[i] += weight[c] * vr[i];
+  }
+  for (int i = 0; i < kWidth; ++i) out[i] = acc[i];
+}
+
+inline void WeightedSumAnyWidth(const float* weight, std::int64_t keys, const float* v,
+                                std::int64_t width, float* out) {
+  std::fill(out, out + width, 0.0f);
+  for (std::int64_t c = 0; c < keys; ++c) {
+    if (weight[c] == 0.0f) continue;
+    for (std::int64_t i = 0; i < width; ++i) out[i] += weight[c] * v[c * width + i];
+  }
+}
+
+}  // namespace
+
 COLONY_VECTOR_CLONES
 void Attention(const AttentionArgs& a) {
+  // Everything runs in ring-slot order: slot s holds window row (s - begin) mod keys, whose
+  // position term is column s + run of the doubled position table; the softmax does not care
+  // about order. Slot begin - 1 (mod keys) is the step's own row.
   const std::int64_t keys = a.keys, width = a.width, memory = keys - 1;
+  const std::int64_t run = keys - a.begin, newest = (a.begin + memory) % keys;
   const float scale = 1.0f / std::sqrt(static_cast<float>(width));
   float* qu = a.scratch;
   float* qv = qu + width;
   float* score = qv + width;
   float* weight = score + keys;
   float* allowed = weight + keys;
-  // Window row c sits at slot begin + c for c < run, at slot c - run after the wrap.
-  const std::int64_t run = keys - a.begin, newest = (a.begin + memory) % keys;
   for (std::int64_t e = 0; e < a.rows; ++e) {
     StoreKeysValues(1, a.heads, width, keys, newest, a.q + e * a.q_stride + a.heads * width,
                     a.q_stride, a.k + e * a.heads * width * keys, a.v + e * a.heads * keys * width);
     const std::uint8_t* ok = a.memory_ok + e * memory;
-    for (std::int64_t c = 0; c < memory; ++c) allowed[c] = ok[c] ? 1.0f : 0.0f;
-    allowed[memory] = 1.0f;
+    for (std::int64_t c = 0; c < std::min(run, memory); ++c) allowed[a.begin + c] = ok[c] ? 1.0f : 0.0f;
+    for (std::int64_t c = run; c < memory; ++c) allowed[c - run] = ok[c] ? 1.0f : 0.0f;
+    allowed[newest] = 1.0f;
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const float* q = a.q + e * a.q_stride + h * width;
       for (std::int64_t i = 0; i < width; ++i) {
         qu[i] = q[i] + a.content_bias[h * width + i];
         qv[i] = q[i] + a.position_bias[h * width + i];
       }
-      // Content (q + u) . k_j and position (q + v) . W_R R_{distance(j)}, both as axpys over j.
-      std::fill(score, score + keys, 0.0f);
+      // Content (q + u) . k_j and position (q + v) . W_R R_{distance(j)}.
       const float* k = a.k + (e * a.heads + h) * width * keys;
-      const float* pos = a.position + h * width * keys;
-      for (std::int64_t i = 0; i < width; ++i) {
-        const float* kr = k + i * keys;
-        const float* pr = pos + i * keys;
-        const float cu = qu[i], cv = qv[i];
-        for (std::int64_t c = 0; c < run; ++c) score[c] += cu * kr[a.begin + c] + cv * pr[c];
-        for (std::int64_t c = run; c < keys; ++c) score[c] += cu * kr[c - run] + cv * pr[c];
+      const float* pos = a.position + h * width * 2 * keys + run;
+      std::int64_t c = 0;
+      for (; c + 16 <= keys; c += 16) {
+        ScoreBlock<16>(k + c, keys, pos + c, 2 * keys, qu, qv, width, score + c);
       }
-      float top = score[memory];
-      for (std::int64_t c = 0; c < memory; ++c) {
-        if (ok[c]) top = std::max(top, score[c]);
+      for (; c + 4 <= keys; c += 4) {
+        ScoreBlock<4>(k + c, keys, pos + c, 2 * keys, qu, qv, width, score + c);
+      }
+      for (; c < keys; ++c) ScoreBlock<1>(k + c, keys, pos + c, 2 * keys, qu, qv, width, score + c);
+      float top = score[newest];
+      for (std::int64_t s = 0; s < keys; ++s) {
+        if (allowed[s] != 0.0f) top = std::max(top, score[s]);
       }
       // Masked slots get weight exactly 0, as softmax over -inf gives the reference.
-      for (std::int64_t c = 0; c < keys; ++c) {
-        weight[c] = ExpApprox((score[c] - top) * scale) * allowed[c];
+      for (std::int64_t s = 0; s < keys; ++s) {
+        weight[s] = ExpApprox((score[s] - top) * scale) * allowed[s];
       }
       float total = 0.0f;
-      for (std::int64_t c = 0; c < keys; ++c) total += weight[c];
+      for (std::int64_t s = 0; s < keys; ++s) total += weight[s];
       const float inv = 1.0f / total;
+      for (std::int64_t s = 0; s < keys; ++s) weight[s] *= inv;
       float* out = a.out + e * a.heads * width + h * width;
-      std::fill(out, out + width, 0.0f);
       const float* v = a.v + (e * a.heads + h) * keys * width;
-      for (std::int64_t c = 0; c < keys; ++c) {
-        if (weight[c] == 0.0f) continue;
-        const float p = weight[c] * inv;
-        const float* vr = v + (c < run ? a.begin + c : c - run) * width;
-        for (std::int64_t i = 0; i < width; ++i) out[i] += p * vr[i];
+      switch (width) {
+        case 8: WeightedSum<8>(weight, keys, v, out); break;
+        case 16: WeightedSum<16>(weight, keys, v, out); break;
+        case 32: WeightedSum<32>(weight, keys, v, out); break;
+        default: WeightedSumAnyWidth(weight, keys, v, width, out);
       }
     }
   }

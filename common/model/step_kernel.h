@@ -38,7 +38,8 @@ void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const fl
 //   k [rows, heads, width, keys] (scores are axpys over slots), v [rows, heads, keys, width]
 // (the output is an axpy over rows of v), with the window's oldest row at slot `begin` and
 // the step's own row at slot begin - 1 (mod keys): the window is at most two runs of slots.
-// position [heads, width, keys]: W_R R for the distance of each window row (M down to 0).
+// position [heads, width, 2 * keys]: W_R R for the distance of each window row (M down to 0),
+// twice over (so that the rows of any rotation of the window are one contiguous run).
 // q [rows, q_stride] starts at the query, and the step's own key and value follow it at q + d
 // and q + 2d; Attention stores them, env by env, just before that env reads its window (the
 // cache lines are then still hot). memory_ok [rows, keys - 1] says which memory slots this env
