@@ -186,6 +186,15 @@ void Attention(const AttentionArgs& a) {
   for (std::int64_t e = 0; e < a.rows; ++e) {
     StoreKeysValues(1, a.heads, width, keys, newest, a.q + e * a.q_stride + a.heads * width,
                     a.q_stride, a.k + e * a.heads * width * keys, a.v + e * a.heads * keys * width);
+    if (e + 1 < a.rows) {
+      // The next env's keys and values (2 x heads x keys x width floats, two contiguous blocks)
+      // come from L3 or memory; asking for them now hides most of the wait.
+      const std::int64_t block = a.heads * keys * width;
+      for (std::int64_t f = 0; f < block; f += 16) {
+        __builtin_prefetch(a.k + (e + 1) * block + f);
+        __builtin_prefetch(a.v + (e + 1) * block + f);
+      }
+    }
     const std::uint8_t* ok = a.memory_ok + e * memory;
     for (std::int64_t c = 0; c < std::min(run, memory); ++c) allowed[a.begin + c] = ok[c] ? 1.0f : 0.0f;
     for (std::int64_t c = run; c < memory; ++c) allowed[c - run] = ok[c] ? 1.0f : 0.0f;
