@@ -17,7 +17,9 @@
 // slots, so the next step projects only the new row instead of all M (about 3x fewer flops at
 // the default size). It is derived data, valid only for the weights that made it (the policy
 // tags it and recomputes when its weights changed); copies (Select, Stack, Clone, Flatten) drop
-// it, so it never travels and a copy simply takes one uncached step.
+// it, so it never travels and a copy simply takes one uncached step. The GTrXL's fast step
+// (gtrxl_step.h, float32 on the CPU) keeps hidden rows, keys and values in `ring` instead, with
+// `hidden` a view into it; the layout above, and everything shipped, stays the same.
 #pragma once
 
 #include <torch/torch.h>
