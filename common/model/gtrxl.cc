@@ -1,8 +1,9 @@
 // The GTrXL network: embedding, N gated pre-norm blocks attending over [memory ; segment] with
 // Transformer-XL relative positions, a final norm, and policy and value heads.
 //
-// One code path serves both modes: Step is this Forward with T = 1 (reusing the memory rows'
-// keys and values from the previous step, which changes results only by rounding), so
+// One code path defines both modes: Step is this Forward with T = 1 (reusing the memory rows'
+// keys and values from the previous step, which changes results only by rounding; on float32 CPU
+// weights Step runs gtrxl_step.h's equivalent fast path instead, held to this one by tests), so
 // step/unroll agreement rests on the attention mask, which encodes three rules for query step t and key position j
 // (j < M: memory slot j; j >= M: segment step j - M):
 //   * window:  0 <= distance <= M, where distance = (M + t) - j. Step mode sees exactly the last
