@@ -34,6 +34,24 @@ namespace {
 
 float* F(const torch::Tensor& t) { return t.data_ptr<float>(); }
 
+// Up to this many envs the products run as plain loops (step_kernel::SmallMatmul); above it,
+// LibTorch's BLAS, whose per-call cost (dispatch, packing) then pays for itself.
+constexpr std::int64_t kSmallBatch = 4;
+
+// out = in . w_t (+ bias): contiguous [rows, k], [k, n], [n] (or undefined) and [rows, n].
+void Product(const torch::Tensor& in, const torch::Tensor& w_t, const torch::Tensor& bias,
+             torch::Tensor out) {
+  const std::int64_t rows = in.size(0);
+  if (rows <= kSmallBatch) {
+    step_kernel::SmallMatmul(rows, w_t.size(0), w_t.size(1), F(in), F(w_t),
+                             bias.defined() ? F(bias) : nullptr, F(out));
+  } else if (bias.defined()) {
+    at::addmm_out(out, bias, in, w_t);
+  } else {
+    at::mm_out(out, in, w_t);
+  }
+}
+
 // Whether `memory` is exactly what this ring handed out last and nobody else can see its
 // storage, so the ring may be advanced in place.
 bool OwnsMemory(const StepRing& ring, const Memory& memory) {
@@ -129,9 +147,9 @@ void GtrxlStepper::Gate(std::int64_t envs, const torch::Tensor& gate_1, const to
   // ring.projected holds the sublayer's output before its relu.
   const std::int64_t d = config_.d_model;
   step_kernel::ReluThenConcat(envs, d, F(ring.projected), F(x), F(ring.cat));
-  at::mm_out(ring.pre, ring.cat, gate_1);
+  Product(ring.cat, gate_1, torch::Tensor(), ring.pre);
   step_kernel::GateMiddle(envs, d, F(ring.pre), F(x), F(bias), F(ring.cat));
-  at::mm_out(ring.candidate, ring.cat, gate_2);
+  Product(ring.cat, gate_2, torch::Tensor(), ring.candidate);
   step_kernel::GateEnd(envs, d, F(ring.candidate), F(ring.pre), F(x), F(out));
 }
 
@@ -187,28 +205,29 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
   }
 
   const std::int64_t write = ring->write;
-  at::addmm_out(ring->x, embedding_b_, obs.to(torch::kFloat32).contiguous(), embedding_t_);
+  Product(obs.to(torch::kFloat32).contiguous(), embedding_t_, embedding_b_, ring->x);
   for (std::int64_t l = 0; l < layers; ++l) {
     const LayerWeights& lw = layers_[l];
     for (const std::int64_t col : {write, write + c}) {
       std::memcpy(F(ring->hidden) + (l * 2 * c + col) * e * d, F(ring->x), e * d * sizeof(float));
     }
     step_kernel::LayerNorm(e, d, F(ring->x), F(lw.attn_norm_w), F(lw.attn_norm_b), F(ring->normed));
-    at::mm_out(ring->qkv, ring->normed, lw.qkv_t);
+    Product(ring->normed, lw.qkv_t, torch::Tensor(), ring->qkv);
     step_kernel::Attention({e, h, w, c, (write + 1) % c, 3 * d, F(ring->qkv),
                             F(ring->keys[l]), F(ring->values[l]), F(lw.position),
                             F(lw.content_bias), F(lw.position_bias), ring->memory_ok.data(),
                             F(ring->attended), ring->scratch.data()});
-    at::addmm_out(ring->projected, lw.attn_out_b, ring->attended, lw.attn_out_t);
+    Product(ring->attended, lw.attn_out_t, lw.attn_out_b, ring->projected);
     Gate(e, lw.attn_gate_1, lw.attn_gate_2, lw.attn_gate_bias, ring->x, ring->y, *ring);
     step_kernel::LayerNorm(e, d, F(ring->y), F(lw.ff_norm_w), F(lw.ff_norm_b), F(ring->normed));
-    at::addmm_out(ring->hidden_ff, lw.ff_in_b, ring->normed, lw.ff_in_t);
+    Product(ring->normed, lw.ff_in_t, lw.ff_in_b, ring->hidden_ff);
     step_kernel::Relu(e * config_.d_ff, F(ring->hidden_ff));
-    at::addmm_out(ring->projected, lw.ff_out_b, ring->hidden_ff, lw.ff_out_t);
+    Product(ring->hidden_ff, lw.ff_out_t, lw.ff_out_b, ring->projected);
     Gate(e, lw.ff_gate_1, lw.ff_gate_2, lw.ff_gate_bias, ring->y, ring->x, *ring);
   }
   step_kernel::LayerNorm(e, d, F(ring->x), F(final_norm_w_), F(final_norm_b_), F(ring->normed));
-  const torch::Tensor heads = at::addmm(heads_b_, ring->normed, heads_t_);  // [E, A + 1]
+  const torch::Tensor heads = torch::empty({e, heads_t_.size(1)});  // [E, A + 1]
+  Product(ring->normed, heads_t_, heads_b_, heads);
 
   // Slots age by one; the new row is valid. Hand out the new window as the memory.
   for (std::int64_t slot = 0; slot + 1 < m; ++slot) {

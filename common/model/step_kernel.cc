@@ -89,6 +89,24 @@ void Relu(std::int64_t n, float* v) {
 }
 
 COLONY_VECTOR_CLONES
+void SmallMatmul(std::int64_t rows, std::int64_t k, std::int64_t n, const float* in, const float* w,
+                 const float* bias, float* out) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* o = out + r * n;
+    if (bias != nullptr) {
+      std::copy(bias, bias + n, o);
+    } else {
+      std::fill(o, o + n, 0.0f);
+    }
+    for (std::int64_t i = 0; i < k; ++i) {
+      const float x = in[r * k + i];
+      const float* wr = w + i * n;
+      for (std::int64_t j = 0; j < n; ++j) o[j] += x * wr[j];
+    }
+  }
+}
+
+COLONY_VECTOR_CLONES
 void GateMiddle(std::int64_t rows, std::int64_t d, float* pre, const float* x, const float* bias,
                 float* cat) {
   for (std::int64_t r = 0; r < rows; ++r) {

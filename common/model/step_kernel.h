@@ -22,6 +22,12 @@ void ReluThenConcat(std::int64_t rows, std::int64_t d, const float* y, const flo
 // In place, n elements.
 void Relu(std::int64_t n, float* v);
 
+// out [rows, n] = in [rows, k] . w [k, n] (+ bias [n] if not null), all contiguous. For a few
+// rows only: it streams w once per row, where a BLAS call would cost more in dispatch than this
+// costs in arithmetic.
+void SmallMatmul(std::int64_t rows, std::int64_t k, std::int64_t n, const float* in, const float* w,
+                 const float* bias, float* out);
+
 // The middle of GruGate (gtrxl.h) after the product pre = [y | x] [W_r W_z ; U_r U_z]:
 // r = sigmoid(pre[:, :d]), z = sigmoid(pre[:, d:] - bias). Stores z over pre[:, d:] and r * x
 // over cat[:, d:], so that cat = [y | r * x] is the input of the candidate's product.
