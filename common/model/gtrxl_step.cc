@@ -154,7 +154,8 @@ void GtrxlStepper::Gate(std::int64_t envs, const torch::Tensor& gate_1, const to
 }
 
 StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
-                              const torch::Tensor& obs, const torch::Tensor& first, Memory& memory) {
+                              const torch::Tensor& obs, const torch::Tensor& first,
+                              Memory& memory) {
   torch::NoGradGuard no_grad;
   const std::int64_t e = obs.size(0), d = config_.d_model, h = config_.heads, w = d / h;
   const std::int64_t m = config_.memory, c = m + 1, layers = config_.layers;

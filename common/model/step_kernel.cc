@@ -131,7 +131,8 @@ void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const fl
 }
 
 void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
-                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k, float* v) {
+                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k,
+                     float* v) {
   const std::int64_t d = heads * width;
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* key = kv + r * kv_stride;
@@ -214,7 +215,9 @@ void Attention(const AttentionArgs& a) {
       }
     }
     const std::uint8_t* ok = a.memory_ok + e * memory;
-    for (std::int64_t c = 0; c < std::min(run, memory); ++c) allowed[a.begin + c] = ok[c] ? 1.0f : 0.0f;
+    for (std::int64_t c = 0; c < std::min(run, memory); ++c) {
+      allowed[a.begin + c] = ok[c] ? 1.0f : 0.0f;
+    }
     for (std::int64_t c = run; c < memory; ++c) allowed[c - run] = ok[c] ? 1.0f : 0.0f;
     allowed[newest] = 1.0f;
     for (std::int64_t h = 0; h < a.heads; ++h) {

@@ -67,6 +67,7 @@ void Attention(const AttentionArgs& a);
 // Writes one row of keys and values ([rows, 2 * heads * width] at kv, row stride kv_stride) into
 // the caches at ring slot `column` of `stride` slots (layout as in AttentionArgs).
 void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
-                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k, float* v);
+                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k,
+                     float* v);
 
 }  // namespace colony::step_kernel
