@@ -1,11 +1,13 @@
 // Policy throughput per core (common/model/): prints markdown tables of
-//   * actor step mode: environment-steps/s at E = 1, 16, 64, 256 (GTrXL and the MLP baseline);
+//   * actor step mode: environment-steps/s at E = 1, 16, 64, 256 (GTrXL fast and reference step,
+//     and the MLP baseline);
 //   * learner unroll mode: samples/s (forward + backward) at several B with T fixed.
 // In: flags (--seconds per row, --threads, --unroll T, model shape). Out: stdout only.
 // Memory is filled before timing and episodes end at random (1 in 200 steps), as on an actor.
 #include <torch/torch.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -49,6 +51,22 @@ double StepRate(Policy& policy, std::int64_t envs, double seconds) {
     const torch::Tensor first = torch::rand({envs}) < 1.0 / 200;
     policy.Step(obs, first, memory);
   });
+}
+
+// The same as StepRate through the reference path (GtrxlPolicy's Forward with T = 1, what Step
+// ran before common/model/gtrxl_step.h): the "before" column, measured in the same run.
+double ReferenceStepRate(Policy& policy, std::int64_t envs, double seconds) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t obs_dim = policy.config().obs_dim;
+  Memory memory = policy.InitialMemory(envs);
+  auto step = [&](const torch::Tensor& obs, const torch::Tensor& first) {
+    memory = policy.Unroll(obs.unsqueeze(0), first.unsqueeze(0), memory).final_memory;
+  };
+  for (std::int64_t i = 0; i <= policy.config().memory; ++i) {
+    step(torch::randn({envs, obs_dim}), torch::full({envs}, i == 0, torch::kBool));
+  }
+  const torch::Tensor obs = torch::randn({envs, obs_dim});
+  return envs * Rate(seconds, [&] { step(obs, torch::rand({envs}) < 1.0 / 200); });
 }
 
 double UnrollRate(Policy& policy, std::int64_t t, std::int64_t b, double seconds) {
@@ -116,6 +134,10 @@ int Main(int argc, char** argv) {
   flags.Add("seconds", &seconds, "time per table row", 0.01, 600);
   flags.Add("threads", &threads, "torch intra-op threads (1 = per-core numbers)", 1, 256);
   flags.Add("unroll", &unroll, "T of the learner rows", 1, 4096);
+  std::int64_t only_envs = 0;
+  flags.Add("only-step-envs", &only_envs,
+            "time only the GTrXL fast step at this E, for --seconds (for profilers); 0 = all rows",
+            0, 1 << 20);
   flags.Add("obs-dim", &config.obs_dim, "observation length");
   flags.Add("actions", &config.num_actions, "number of actions");
   flags.Add("layers", &config.layers, "blocks");
@@ -131,6 +153,21 @@ int Main(int argc, char** argv) {
   config.Validate();
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
+  if (only_envs > 0) {
+    // Also per second of this process's CPU time, which time-sharing with other work does not
+    // inflate (cache contention still does).
+    auto policy = MakePolicy(config);
+    const std::clock_t cpu_start = std::clock();
+    const auto wall_start = Clock::now();
+    const double rate = StepRate(*policy, only_envs, seconds);
+    const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
+    const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    const double matmul = MatmulGflops(1.0);
+    std::printf("GTrXL fast step, E = %lld: %.0f env-steps/s (%.0f per CPU-second), %.1f%% of "
+                "matmul (%.1f GFLOP/s)\n", static_cast<long long>(only_envs), rate,
+                rate * wall / cpu, 100 * rate * StepFlops(config) / 1e9 / matmul, matmul);
+    return 0;
+  }
   ModelConfig mlp_config = config;
   mlp_config.kind = "mlp";
   auto gtrxl = MakePolicy(config);
@@ -150,14 +187,15 @@ int Main(int argc, char** argv) {
               peak, step_flops, unroll_flops, static_cast<long long>(unroll));
 
   std::printf("| actor step mode | GTrXL env-steps/s | GTrXL us/call | GTrXL GFLOP/s | of matmul "
-              "| MLP env-steps/s |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+              "| MLP env-steps/s | GTrXL reference step env-steps/s | reference of matmul |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (std::int64_t envs : {1, 16, 64, 256}) {
     const double g = StepRate(*gtrxl, envs, seconds);
+    const double r = ReferenceStepRate(*gtrxl, envs, seconds);
     const double m = StepRate(*mlp, envs, seconds);
-    std::printf("| E = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f |\n",
+    std::printf("| E = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f | %.0f | %.1f%% |\n",
                 static_cast<long long>(envs), g, 1e6 * envs / g, g * step_flops / 1e9,
-                100 * g * step_flops / 1e9 / peak, m);
+                100 * g * step_flops / 1e9 / peak, m, r, 100 * r * step_flops / 1e9 / peak);
     std::fflush(stdout);
   }
   std::printf("\n| learner unroll, T = %lld | GTrXL samples/s (fwd+bwd) | GTrXL ms/batch | "
@@ -171,6 +209,9 @@ int Main(int argc, char** argv) {
                 100 * g * unroll_flops / 1e9 / peak, m);
     std::fflush(stdout);
   }
+  // Other work on the machine moves every rate above; a second matmul measurement says by how
+  // much it moved during the run.
+  std::printf("\nMatmul again at the end: %.1f GFLOP/s.\n", MatmulGflops(seconds));
   return 0;
 }
 

@@ -1,8 +1,9 @@
 // The GTrXL network: embedding, N gated pre-norm blocks attending over [memory ; segment] with
 // Transformer-XL relative positions, a final norm, and policy and value heads.
 //
-// One code path serves both modes: Step is this Forward with T = 1 (reusing the memory rows'
-// keys and values from the previous step, which changes results only by rounding), so
+// One code path defines both modes: Step is this Forward with T = 1 (reusing the memory rows'
+// keys and values from the previous step, which changes results only by rounding; on float32 CPU
+// weights Step runs gtrxl_step.h's equivalent fast path instead, held to this one by tests), so
 // step/unroll agreement rests on the attention mask, which encodes three rules for query step t and key position j
 // (j < M: memory slot j; j >= M: segment step j - M):
 //   * window:  0 <= distance <= M, where distance = (M + t) - j. Step mode sees exactly the last
@@ -18,6 +19,8 @@
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "common/model/gtrxl_step.h"
 
 namespace colony {
 namespace {
@@ -133,6 +136,13 @@ class GtrxlPolicy : public Policy {
   }
 
  protected:
+  bool StepFast(const torch::Tensor& obs, const torch::Tensor& first, Memory& memory,
+                StepOutput* out) override {
+    if (!stepper_.Supports(rel_)) return false;
+    *out = stepper_.Step(*this, WeightsGeneration(), obs, first, memory);
+    return true;
+  }
+
   UnrollOutput Forward(const torch::Tensor& obs, const torch::Tensor& first,
                        const Memory& initial) override {
     const std::int64_t t = obs.size(0), b = obs.size(1), m = config().memory;
@@ -200,6 +210,7 @@ class GtrxlPolicy : public Policy {
   std::vector<Block> blocks_;
   torch::nn::LayerNorm final_norm_{nullptr};
   torch::Tensor rel_;
+  GtrxlStepper stepper_{config()};
 };
 
 }  // namespace

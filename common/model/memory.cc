@@ -79,6 +79,7 @@ Memory Memory::To(const torch::TensorOptions& options) const {
   if (cache.defined() && moved.hidden.is_same(hidden)) {
     moved.cache = cache;
     moved.cache_generation = cache_generation;
+    moved.ring = ring;
   }
   return moved;
 }

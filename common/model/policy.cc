@@ -90,6 +90,7 @@ void Policy::CheckInputs(const torch::Tensor& obs, const torch::Tensor& first,
 StepOutput Policy::Step(const torch::Tensor& obs, const torch::Tensor& first, Memory& memory) {
   CheckInputs(obs, first, memory, 1);
   torch::NoGradGuard no_grad;  // actors never train; skipping the graph is most of the savings
+  if (StepOutput fast; StepFast(obs, first, memory, &fast)) return fast;
   const auto options = flat_params_.options();
   UnrollOutput out = Forward(obs.to(options).unsqueeze(0), first.to(options.device()).unsqueeze(0),
                              memory.To(options));

@@ -106,6 +106,12 @@ class Policy : public torch::nn::Module {
   // Subclasses run the network; inputs are already checked. obs [T, B, obs_dim].
   virtual UnrollOutput Forward(const torch::Tensor& obs, const torch::Tensor& first,
                                const Memory& initial) = 0;
+  // A subclass's faster step mode for its current weights, if it has one: fills *out, advances
+  // `memory` and returns true; false (the default) runs Forward with T = 1. Inputs are checked.
+  virtual bool StepFast(const torch::Tensor& /*obs*/, const torch::Tensor& /*first*/,
+                        Memory& /*memory*/, StepOutput* /*out*/) {
+    return false;
+  }
   // Subclasses call this once, at the end of their constructor, after registering everything.
   void FlattenParameters();
   // A tag that changes whenever the weights may have changed (an in-place update of any
