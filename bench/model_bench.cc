@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/timing.h"
 #include "common/base/flags.h"
 #include "common/env/throughput.h"  // CpuModel
 #include "common/model/policy.h"
@@ -24,19 +25,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Calls `body` until `seconds` have passed (at least 3 times); returns calls per second.
+// Calls per second of `body`, over at least `seconds` and 3 calls.
 template <typename Body>
 double Rate(double seconds, Body body) {
-  body();  // warm-up: allocator, first-call dispatch
-  const auto start = Clock::now();
-  std::int64_t calls = 0;
-  double elapsed = 0;
-  while (calls < 3 || elapsed < seconds) {
-    body();
-    ++calls;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  }
-  return static_cast<double>(calls) / elapsed;
+  return 1.0 / bench::SecondsPerCall(seconds, /*min_calls=*/3, body);
 }
 
 double StepRate(Policy& policy, std::int64_t envs, double seconds) {

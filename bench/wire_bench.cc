@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench/timing.h"
 #include "common/base/flags.h"
 #include "common/env/throughput.h"
 #include "common/model/policy.h"
@@ -24,21 +25,10 @@
 namespace colony {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Seconds per call of `body`, over at least `seconds` and 10 calls, after one warm-up call.
 template <typename Body>
 double SecondsPerCall(double seconds, Body body) {
-  body();
-  const auto start = Clock::now();
-  std::int64_t calls = 0;
-  double elapsed = 0;
-  while (calls < 10 || elapsed < seconds) {
-    body();
-    ++calls;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  }
-  return elapsed / static_cast<double>(calls);
+  return bench::SecondsPerCall(seconds, /*min_calls=*/10, body);
 }
 
 void PrintRow(const char* what, std::size_t bytes, double encode_s, double decode_s) {
