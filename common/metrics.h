@@ -31,9 +31,10 @@ class MetricsRecord {
   std::vector<std::pair<std::string, std::string>> fields_;  // key, JSON-formatted value
 };
 
-// The status line both trainers print: progress, returns, policy lag, queue and the learner's
-// step time split, e.g. "frames 12800 | fps 5230 | episodes 40 | return 21.5 | lag 0.4/2 |
-// queue 1 | step 21ms (wait 3 fwd 8 bwd 9 ar 0 opt 1)". Keys the record lacks are left out.
+// The status line both trainers print: progress, returns, policy lag, queue, entropy, KL(mu||pi),
+// the values' explained variance and the learner's step time split, e.g. "frames 12800 |
+// fps 5230 | episodes 40 | return 21.5 | lag 0.4/2 | queue 1 | entropy 0.612 | kl 0.0012 |
+// ev 0.85 | step 21ms (wait 3 fwd 8 bwd 9 ar 0 opt 1)". Keys the record lacks are left out.
 std::string StatusLine(const MetricsRecord& record);
 
 class MetricsServer;

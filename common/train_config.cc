@@ -38,6 +38,9 @@ void Serialize(Archive& ar, const TrainConfig& c) {
      cereal::make_nvp("learner_delay_ms", c.learner_delay_ms),
      cereal::make_nvp("checkpoint_every", c.checkpoint_every_s),
      cereal::make_nvp("keep_checkpoints", c.keep_checkpoints), cereal::make_nvp("resume", c.resume),
+     cereal::make_nvp("algo", l.algo), cereal::make_nvp("ppo_clip", l.ppo_clip),
+     cereal::make_nvp("normalize_advantages", l.normalize_advantages),
+     cereal::make_nvp("normalize_returns", l.normalize_returns),
      cereal::make_nvp("gamma", l.gamma),
      cereal::make_nvp("rho_bar", l.vtrace.rho_bar), cereal::make_nvp("c_bar", l.vtrace.c_bar),
      cereal::make_nvp("lambda", l.vtrace.lambda),
@@ -94,6 +97,15 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
             1000000);
   flags.Add("resume", &c->resume,
             "'' = fresh run; auto = newest good checkpoint in --run-dir; or a checkpoint dir");
+  flags.AddChoice("algo", &c->loss.algo, {"appo", "impala"},
+                  "policy objective: appo (PPO's clipped surrogate on V-trace advantages) or "
+                  "impala (-log pi * V-trace advantage)");
+  flags.Add("ppo-clip", &c->loss.ppo_clip, "appo: clip the ratio pi/mu to [1 - x, 1 + x]", 0.0,
+            1.0);
+  flags.Add("normalize-advantages", &c->loss.normalize_advantages,
+            "divide the batch's advantages by their std after subtracting their mean");
+  flags.Add("normalize-returns", &c->loss.normalize_returns,
+            "divide rewards by a running RMS of the value targets (values are O(1))");
   flags.Add("gamma", &c->loss.gamma, "discount", 0.0, 1.0);
   flags.Add("rho-bar", &c->loss.vtrace.rho_bar, "V-trace importance-weight clip", 0.0);
   flags.Add("c-bar", &c->loss.vtrace.c_bar, "V-trace trace clip (<= --rho-bar)", 0.0);

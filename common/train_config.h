@@ -22,6 +22,18 @@ struct VTraceConfig {
 };
 
 struct LossConfig {
+  // "impala": the policy gradient -log pi(a) * A of IMPALA. "appo": PPO's clipped surrogate
+  // min(r A, clip(r, 1 - ppo_clip, 1 + ppo_clip) A) with r = pi(a) / mu(a) and A the V-trace
+  // advantage (as Sample Factory trains); it bounds how far one update moves the policy away
+  // from the one that acted (docs/learning.md).
+  std::string algo = "impala";
+  double ppo_clip = 0.2;
+  // Per batch: A <- (A - mean A) / (std A + 1e-8) before the policy term, so the size of a policy
+  // step does not depend on the scale of rewards.
+  bool normalize_advantages = false;
+  // Rewards are divided by a running root-mean-square of the value targets (all-reduced over
+  // learners), so values and the value loss are O(1) for rewards of any scale.
+  bool normalize_returns = false;
   double gamma = 0.99;
   // 0.05, not IMPALA's 0.5: with CartPole's returns of up to 500, values reach ~100 and a
   // larger value loss dominates the clipped gradient (docs/learning.md).
