@@ -155,6 +155,7 @@ TEST(Loss, IsFiniteAndOnPolicyAndPushesTowardPositiveAdvantages) {
 TEST(Loss, AppoOnPolicyMatchesImpalaAndDiagnosticsAreExact) {
   EpisodeEndFixture f;
   LossConfig impala;
+  impala.algo = "impala";
   LossConfig appo;
   appo.algo = "appo";
   auto logits_i = torch::zeros({2, 3, 2}, torch::requires_grad());
