@@ -21,8 +21,8 @@ struct VTraceConfig {
   double lambda = 1.0;   // multiplies c_i; 1 is the paper's V-trace
 };
 
-// The defaults learn every built-in task without per-task settings; docs/learning.md has the
-// seed tables they were chosen by.
+// One set of defaults for every task, no per-task settings; docs/learning.md has the seed tables
+// they were chosen by, and the tasks they do not learn reliably yet.
 struct LossConfig {
   // "impala": the policy gradient -log pi(a) * A of IMPALA. "appo": PPO's clipped surrogate
   // min(r A, clip(r, 1 - ppo_clip, 1 + ppo_clip) A) with r = pi(a) / mu(a) and A the V-trace

@@ -69,8 +69,12 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
 
   torch::NoGradGuard no_grad;
   out.kl = (log_mu.exp() * (log_mu - log_pi.detach())).sum(-1).mean().item<double>();
-  out.rho_clip_fraction =
-      (log_rhos.exp() > config.vtrace.rho_bar).to(torch::kFloat).mean().item<double>();
+  // By more than 0.1%: on-policy ratios are 1 give or take float rounding, and half of them
+  // would otherwise count as clipped.
+  out.rho_clip_fraction = (log_rhos.exp() > config.vtrace.rho_bar * (1.0 + 1e-3))
+                              .to(torch::kFloat)
+                              .mean()
+                              .item<double>();
   out.advantage_mean = advantage_mean.item<double>();
   out.advantage_std = advantage_std.item<double>();
   const auto error = targets.vs - values.detach();

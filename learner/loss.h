@@ -38,7 +38,7 @@ struct LossOutput {
   // Mean over samples of KL(mu || pi) = sum_a mu(a) (log mu(a) - log pi(a)): how far the learner
   // has moved from the policy that acted.
   double kl = 0;
-  double rho_clip_fraction = 0;  // fraction of samples with pi(a)/mu(a) > rho_bar
+  double rho_clip_fraction = 0;  // fraction of samples with pi(a)/mu(a) > rho_bar (by > 0.1%)
   double ppo_clip_fraction = 0;  // appo: fraction with |pi(a)/mu(a) - 1| > ppo_clip; NaN for impala
   // The V-trace advantages before any normalisation, in the loss's reward units.
   double advantage_mean = 0;
