@@ -1,7 +1,9 @@
 // One IMPALA update (learner/learner.h).
 #include "learner/learner.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "learner/loss.h"
 
@@ -12,6 +14,12 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Weight of each new batch in the running mean square of returns: a time constant of ~100
+// updates (~25k frames at T = 32, B = 8), slow enough that values lag their units by little.
+constexpr double kReturnStatsRate = 0.01;
+// Below this RMS the returns are taken as this: rewards are never multiplied by more than 100.
+constexpr double kMinReturnRms = 0.01;
+
 }  // namespace
 
 Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
@@ -19,7 +27,8 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
     : policy_(std::move(policy)),
       loss_config_(config.loss),
       collective_(collective),
-      optimizer_(policy_->parameters(), config.optimizer, config.total_frames) {}
+      optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
+      return_mean_square_(std::nan("")) {}
 
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   UpdateStats stats;
@@ -32,8 +41,29 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   const auto bootstrap = out.values[steps];
   LossBatch loss_batch{batch.actions, batch.behaviour_logits, batch.rewards, batch.terminated,
                        batch.truncated, batch.truncation_values};
-  const LossOutput loss = ImpalaLoss(logits, values, bootstrap, loss_batch, loss_config_);
+  LossConfig config = loss_config_;
+  double return_rms = 1.0;
+  if (config.normalize_returns && std::isfinite(return_mean_square_)) {
+    return_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
+    config.reward_scale /= return_rms;
+  }
+  const LossOutput loss = ImpalaLoss(logits, values, bootstrap, loss_batch, config);
   stats.forward_s = SecondsSince(clock);
+  if (config.normalize_returns) {
+    // This batch's mean v_s^2 back in reward units, averaged over learners: the statistic (and
+    // so the next update's scale) must be the same number on every learner.
+    const double unscaled = loss.target_mean_square * return_rms * return_rms;
+    double mean_square = unscaled;
+    if (collective_ != nullptr && collective_->size() > 1) {
+      torch::Tensor sum = torch::full({1}, unscaled, values.detach().options());
+      collective_->AllReduceSum(sum.data_ptr<float>(), 1);
+      mean_square = sum.item<double>() / static_cast<double>(collective_->size());
+    }
+    return_mean_square_ =
+        std::isfinite(return_mean_square_)
+            ? return_mean_square_ + kReturnStatsRate * (mean_square - return_mean_square_)
+            : mean_square;
+  }
 
   clock = std::chrono::steady_clock::now();
   policy_->ZeroGradients();
@@ -59,6 +89,13 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   stats.baseline_loss = loss.baseline;
   stats.entropy = loss.entropy;
   stats.mean_rho = loss.mean_rho;
+  stats.kl = loss.kl;
+  stats.rho_clip_fraction = loss.rho_clip_fraction;
+  stats.ppo_clip_fraction = loss.ppo_clip_fraction;
+  stats.advantage_mean = loss.advantage_mean;
+  stats.advantage_std = loss.advantage_std;
+  stats.explained_variance = loss.explained_variance;
+  stats.return_rms = return_rms;
   stats.learning_rate = step.learning_rate;
   stats.grad_norm = step.grad_norm;
   stats.version = policy_->version();

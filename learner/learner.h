@@ -6,7 +6,9 @@
 //
 // Flow: unroll the T+1 observations from the actor's initial memory -> V-trace loss on the
 // first T -> backward -> (with several learners) all-reduce the flat gradient buffer and
-// average -> clip, optimiser step. The same code serves `colony train --serial` (no
+// average -> clip, optimiser step. With --normalize-returns, rewards are divided by a running
+// RMS of the value targets; the batch's share of that statistic is all-reduced too, so every
+// learner holds the same number and applies the same update. The same code serves `colony train --serial` (no
 // collective) and the distributed learner ranks.
 #pragma once
 
@@ -27,6 +29,18 @@ struct UpdateStats {
   double baseline_loss = 0;
   double entropy = 0;
   double mean_rho = 0;
+  // Diagnostics (learner/loss.h says what each is): KL(mu || pi), the fractions of importance
+  // ratios clipped by rho_bar and (appo) of clipped surrogate terms, the V-trace advantages'
+  // mean and std before normalisation, and the values' explained variance.
+  double kl = 0;
+  double rho_clip_fraction = 0;
+  double ppo_clip_fraction = 0;
+  double advantage_mean = 0;
+  double advantage_std = 0;
+  double explained_variance = 0;
+  // With --normalize-returns: the running RMS of the value targets in reward units (rewards are
+  // divided by it); 1 otherwise.
+  double return_rms = 1;
   double learning_rate = 0;
   double grad_norm = 0;
   std::int64_t version = 0;  // weights version after this update
@@ -51,6 +65,8 @@ class Learner {
   LossConfig loss_config_;
   Collective* collective_;
   Optimizer optimizer_;
+  // Running mean of v_s^2 in reward units (before normalisation); NaN before the first update.
+  double return_mean_square_;
 };
 
 }  // namespace colony

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 namespace colony {
 
 FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma, double reward_scale) {
@@ -35,16 +37,51 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
   const VTraceReturns targets = ComputeVTrace(log_rhos, folded.discounts, folded.rewards, values,
                                               bootstrap_value, config.vtrace);
 
-  const auto policy_loss = -(log_pi_a * targets.pg_advantages).mean();
+  auto advantages = targets.pg_advantages;
+  const auto advantage_mean = advantages.mean();
+  const auto advantage_std = (advantages - advantage_mean).pow(2).mean().sqrt();
+  if (config.normalize_advantages) {
+    advantages = (advantages - advantage_mean) / (advantage_std + 1e-8);
+  }
+  torch::Tensor policy_loss;
+  LossOutput out;
+  if (config.algo == "appo") {
+    // The ratio carries the gradient; the clipped branch has none outside [1 - e, 1 + e], so a
+    // sample whose ratio has already moved past the clip in the direction its advantage favours
+    // stops pulling.
+    const auto ratio = (log_pi_a - log_mu_a.detach()).exp();
+    const auto clipped = ratio.clamp(1.0 - config.ppo_clip, 1.0 + config.ppo_clip);
+    policy_loss = -torch::min(ratio * advantages, clipped * advantages).mean();
+    out.ppo_clip_fraction =
+        ((ratio.detach() - 1.0).abs() > config.ppo_clip).to(torch::kFloat).mean().item<double>();
+  } else {
+    policy_loss = -(log_pi_a * advantages).mean();
+    out.ppo_clip_fraction = std::nan("");
+  }
   const auto baseline_loss = 0.5 * (targets.vs - values).pow(2).mean();
   const auto entropy = -(log_pi.exp() * log_pi).sum(-1).mean();
 
-  LossOutput out;
   out.total = policy_loss + config.baseline_cost * baseline_loss - config.entropy_cost * entropy;
   out.policy = policy_loss.item<double>();
   out.baseline = baseline_loss.item<double>();
   out.entropy = entropy.item<double>();
   out.mean_rho = log_rhos.exp().mean().item<double>();
+
+  torch::NoGradGuard no_grad;
+  out.kl = (log_mu.exp() * (log_mu - log_pi.detach())).sum(-1).mean().item<double>();
+  // By more than 0.1%: on-policy ratios are 1 give or take float rounding, and half of them
+  // would otherwise count as clipped.
+  out.rho_clip_fraction = (log_rhos.exp() > config.vtrace.rho_bar * (1.0 + 1e-3))
+                              .to(torch::kFloat)
+                              .mean()
+                              .item<double>();
+  out.advantage_mean = advantage_mean.item<double>();
+  out.advantage_std = advantage_std.item<double>();
+  const auto error = targets.vs - values.detach();
+  const double target_var = (targets.vs - targets.vs.mean()).pow(2).mean().item<double>();
+  const double error_var = (error - error.mean()).pow(2).mean().item<double>();
+  out.explained_variance = target_var > 0 ? 1.0 - error_var / target_var : std::nan("");
+  out.target_mean_square = targets.vs.pow(2).mean().item<double>();
   return out;
 }
 

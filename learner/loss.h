@@ -1,9 +1,11 @@
 // The IMPALA loss: policy gradient with V-trace advantages, baseline (value) regression to the
-// V-trace targets, and an entropy bonus, each with its weight.
+// V-trace targets, and an entropy bonus, each with its weight. With LossConfig::algo "appo" the
+// policy term is PPO's clipped surrogate on the same V-trace advantages instead.
 //
 // In:  the learner's unroll outputs (logits [T, B, A], values [T, B], bootstrap value [B] from
 //      the (T+1)-th observation) and what the actors recorded (LossBatch).
-// Out: a scalar loss to backpropagate and its parts as plain numbers for the metrics.
+// Out: a scalar loss to backpropagate, its parts and the diagnostics practitioners watch (KL,
+//      clip fractions, advantage statistics, explained variance) as plain numbers.
 //
 // Truncation is not termination: where an episode was cut by a time limit at step t, the
 // actor recorded V(last observation of that episode) in truncation_values[t]; the target at t
@@ -33,6 +35,18 @@ struct LossOutput {
   double baseline = 0;  // mean 0.5 * (v_s - V)^2
   double entropy = 0;   // mean entropy of pi (the bonus is -entropy_cost * entropy)
   double mean_rho = 0;  // mean unclipped importance weight: 1 when on-policy
+  // Mean over samples of KL(mu || pi) = sum_a mu(a) (log mu(a) - log pi(a)): how far the learner
+  // has moved from the policy that acted.
+  double kl = 0;
+  double rho_clip_fraction = 0;  // fraction of samples with pi(a)/mu(a) > rho_bar (by > 0.1%)
+  double ppo_clip_fraction = 0;  // appo: fraction with |pi(a)/mu(a) - 1| > ppo_clip; NaN for impala
+  // The V-trace advantages before any normalisation, in the loss's reward units.
+  double advantage_mean = 0;
+  double advantage_std = 0;
+  // 1 - Var(v_s - V) / Var(v_s): 1 when the values predict the targets, <= 0 when no better
+  // than their mean.
+  double explained_variance = 0;
+  double target_mean_square = 0;  // mean of v_s^2, in the loss's reward units
 };
 
 // Discounts and rewards for V-trace with episode ends folded in (see the file comment).
@@ -44,6 +58,8 @@ struct FoldedRewards {
 // function's (scaled) units.
 FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma, double reward_scale = 1.0);
 
+// Rewards are multiplied by config.reward_scale (the learner folds its running return
+// normalisation into that number). config.normalize_returns is the learner's business.
 LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
                       const torch::Tensor& bootstrap_value, const LossBatch& batch,
                       const LossConfig& config);

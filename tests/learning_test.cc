@@ -24,40 +24,25 @@ TrainConfig LearningRun(const std::string& name, const std::string& env, const s
   return config;
 }
 
-// CartPole's returns reach 500, so values reach ~100: a small baseline cost keeps the value
-// loss from dominating the clipped gradient, and more, smaller batches learn faster per frame.
+// Every run below uses the default settings: only the task, the model, the seed and the frame
+// budget are chosen here. A default that needs per-task flags is not a default.
 TEST(Learning, GtrxlSolvesCartPole) {
-  TrainConfig config =
-      LearningRun("cartpole_gtrxl", "CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 1);
-  config.envs_per_actor = 8;
-  config.batch = 8;
-  config.optimizer.learning_rate = 0.001;
-  config.loss.baseline_cost = 0.05;
-  const SerialResult result = RunSerialTraining(config);
+  const SerialResult result = RunSerialTraining(
+      LearningRun("cartpole_gtrxl", "CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 1));
   EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
 }
 
-// RepeatPrevious pays +-1/48 per step for an immediate choice: rewards are scaled up so the
-// policy gradient is not drowned by the entropy bonus, gamma is short since credit is
-// immediate, and a memory of 8 steps (the task needs 3) keeps attention focused.
-TrainConfig RepeatPreviousRun(const std::string& model) {
-  TrainConfig config = LearningRun("repeat_" + model, "RepeatPrevious:k=4", model,
-                                   COLONY_REPEAT_FRAMES, 1);
-  config.loss.reward_scale = 10;
-  config.loss.gamma = 0.9;
-  config.loss.baseline_cost = 0.5;
-  config.model.memory = 8;
-  config.envs_per_actor = 16;
-  config.batch = 16;
-  config.optimizer.learning_rate = 0.0006;
-  return config;
-}
-
+// TMaze:length=10 shows a cue only at the first step and asks for it 10 steps later, at the
+// junction: +1 for the cued arm, -1 for the other. A memoryless policy is at chance (0); one with
+// memory reaches +1. (RepeatPrevious is not here: the defaults learn it on some seeds only, see
+// docs/learning.md.)
 TEST(Learning, GtrxlRemembersWhereMlpCannot) {
-  const SerialResult with_memory = RunSerialTraining(RepeatPreviousRun("gtrxl"));
-  EXPECT_GE(with_memory.episode_return_mean, 0.9);
-  const SerialResult without = RunSerialTraining(RepeatPreviousRun("mlp"));
-  EXPECT_LT(without.episode_return_mean, -0.3) << "a memoryless policy is at chance, -0.5";
+  const SerialResult with_memory = RunSerialTraining(
+      LearningRun("tmaze_gtrxl", "TMaze:length=10", "gtrxl", COLONY_MEMORY_FRAMES, 1));
+  EXPECT_GE(with_memory.episode_return_mean, 0.9) << "after " << with_memory.frames << " frames";
+  const SerialResult without = RunSerialTraining(
+      LearningRun("tmaze_mlp", "TMaze:length=10", "mlp", COLONY_MEMORY_FRAMES, 1));
+  EXPECT_LT(without.episode_return_mean, 0.3) << "a memoryless policy is at chance, 0";
 }
 
 }  // namespace

@@ -48,13 +48,15 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   const std::string end = "    \"lr_decay\": true\n}\n";
   ASSERT_GT(json.size(), end.size());
   EXPECT_EQ(json.substr(json.size() - end.size()), end) << json;
-  // The keys runs and checkpoints already hold, in the order they were written.
+  // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
+  // ppo_clip, normalize_advantages and normalize_returns; older files simply lack them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
       "envs_per_actor", "unroll", "batch", "total_frames", "seed", "run_dir", "report_every",
       "metrics_addr", "metrics_server", "serial", "learners", "threads", "peer_timeout",
       "max_policy_lag", "send_credits", "inject_malformed", "learner_delay_ms",
-      "checkpoint_every", "keep_checkpoints", "resume", "gamma", "rho_bar", "c_bar", "lambda",
+      "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
+      "normalize_advantages", "normalize_returns", "gamma", "rho_bar", "c_bar", "lambda",
       "baseline_cost", "entropy_cost", "reward_scale", "optimizer", "lr", "rmsprop_alpha",
       "rmsprop_eps", "momentum", "adam_beta1", "adam_beta2", "adam_eps", "grad_clip",
       "lr_decay"};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -147,6 +148,54 @@ TEST(Loss, IsFiniteAndOnPolicyAndPushesTowardPositiveAdvantages) {
   EXPECT_LT(logits.grad()[0][2][0].item<float>(), 0.0f);
   // Its value (1) is below the target (10): descending raises it.
   EXPECT_LT(values.grad()[0][2].item<float>(), 0.0f);
+}
+
+// On-policy (ratio 1, inside the clip) the clipped surrogate's gradient is IMPALA's: d r/d theta
+// = d log pi/d theta at r = 1. The diagnostics: KL 0, nothing clipped, explained variance by hand.
+TEST(Loss, AppoOnPolicyMatchesImpalaAndDiagnosticsAreExact) {
+  EpisodeEndFixture f;
+  LossConfig impala;
+  impala.algo = "impala";
+  LossConfig appo;
+  appo.algo = "appo";
+  auto logits_i = torch::zeros({2, 3, 2}, torch::requires_grad());
+  auto logits_a = torch::zeros({2, 3, 2}, torch::requires_grad());
+  const auto out_i = ImpalaLoss(logits_i, f.values, f.bootstrap, f.batch, impala);
+  const auto out_a = ImpalaLoss(logits_a, f.values, f.bootstrap, f.batch, appo);
+  out_i.total.backward();
+  out_a.total.backward();
+  EXPECT_TRUE(torch::allclose(logits_i.grad(), logits_a.grad(), 1e-6, 1e-7));
+  EXPECT_NEAR(out_a.kl, 0.0, 1e-7);
+  EXPECT_DOUBLE_EQ(out_a.rho_clip_fraction, 0.0);
+  EXPECT_DOUBLE_EQ(out_a.ppo_clip_fraction, 0.0);
+  EXPECT_TRUE(std::isnan(out_i.ppo_clip_fraction));
+  // Targets from the truncation test above; advantages = targets' one-step form minus values.
+  const auto folded = FoldEpisodeEnds(f.batch, impala.gamma);
+  const auto ref = ComputeVTrace(torch::zeros({2, 3}), folded.discounts, folded.rewards, f.values,
+                                 f.bootstrap, VTraceConfig{});
+  const auto err = ref.vs - f.values;
+  const double ev = 1.0 - ((err - err.mean()).pow(2).mean() /
+                           (ref.vs - ref.vs.mean()).pow(2).mean()).item<double>();
+  EXPECT_NEAR(out_a.explained_variance, ev, 1e-6);
+  EXPECT_NEAR(out_a.advantage_mean, ref.pg_advantages.mean().item<double>(), 1e-6);
+}
+
+// Off-policy by a known amount: mu = (0.5, 0.5), pi = softmax(0, log 3) = (0.25, 0.75).
+// KL(mu || pi) = 0.5 ln(0.5/0.25) + 0.5 ln(0.5/0.75); action 1 has ratio 1.5 (clipped by both
+// rho_bar 1 and ppo_clip 0.2), action 0 has ratio 0.5 (clipped by ppo_clip only).
+TEST(Loss, KlAndClipFractionsOffPolicy) {
+  EpisodeEndFixture f;
+  f.batch.actions = torch::tensor({{1, 1, 1}, {0, 0, 0}}, torch::kLong);
+  auto logits = torch::zeros({2, 3, 2});
+  logits.select(2, 1).fill_(std::log(3.0));
+  LossConfig appo;
+  appo.algo = "appo";
+  appo.normalize_advantages = true;
+  const auto out = ImpalaLoss(logits, f.values, f.bootstrap, f.batch, appo);
+  EXPECT_NEAR(out.kl, 0.5 * std::log(2.0) + 0.5 * std::log(0.5 / 0.75), 1e-6);
+  EXPECT_DOUBLE_EQ(out.rho_clip_fraction, 0.5);
+  EXPECT_DOUBLE_EQ(out.ppo_clip_fraction, 1.0);
+  EXPECT_TRUE(std::isfinite(out.total.item<double>()));
 }
 
 }  // namespace

@@ -102,6 +102,8 @@ std::string StatusLine(const MetricsRecord& record) {
   AppendField(out, record, "queue_depth", "queue", "%.1f");
   AppendField(out, record, "dropped_trajectories", "dropped", "%.0f");
   AppendField(out, record, "entropy", "entropy", "%.3f");
+  AppendField(out, record, "kl", "kl", "%.4f");
+  AppendField(out, record, "explained_variance", "ev", "%.2f");
   // The step split: learner_step_s (distributed) is the whole update; the serial trainer has
   // only the parts, so their sum stands in.
   const double nan = std::nan("");

@@ -32,9 +32,11 @@ class MetricsRecord {
   std::vector<std::pair<std::string, std::string>> fields_;  // key, JSON-formatted value
 };
 
-// The status line both trainers print: progress, returns, policy lag, queue and the learner's
-// step time split, e.g. "frames 12800 | fps 5230 | episodes 40 | return 21.5 | lag 0.4/2 |
-// queue 1 | step 21ms (wait 3 fwd 8 bwd 9 ar 0 opt 1)". Keys the record lacks are left out.
+// The status line both trainers print: progress, returns, policy lag, queue, entropy, KL(mu||pi),
+// the values' explained variance and the learner's step time split, e.g. "frames 4608 |
+// fps 1277 | episodes 188 | return 22.9 | lag 2.46 | lag_max 5 | queue 1.0 | dropped 0 |
+// entropy 0.684 | kl 0.0012 | ev 0.37 | step 166ms (wait 78 fwd 83 bwd 104 ar 0.0 opt 1.6)".
+// Keys the record lacks are left out.
 std::string StatusLine(const MetricsRecord& record);
 
 class MetricsServer;
