@@ -41,7 +41,9 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
   const auto advantage_mean = advantages.mean();
   const auto advantage_std = (advantages - advantage_mean).pow(2).mean().sqrt();
   if (config.normalize_advantages) {
-    advantages = (advantages - advantage_mean) / (advantage_std + 1e-8);
+    auto scale = advantage_std + 1e-8;
+    if (config.advantage_max_gain > 0) scale = scale.clamp_min(1.0 / config.advantage_max_gain);
+    advantages = (advantages - advantage_mean) / scale;
   }
   torch::Tensor policy_loss;
   LossOutput out;

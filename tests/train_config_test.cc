@@ -56,10 +56,10 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
       "metrics_addr", "metrics_server", "serial", "learners", "threads", "peer_timeout",
       "max_policy_lag", "send_credits", "inject_malformed", "learner_delay_ms",
       "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
-      "normalize_advantages", "normalize_returns", "gamma", "rho_bar", "c_bar", "lambda",
-      "baseline_cost", "entropy_cost", "reward_scale", "optimizer", "lr", "rmsprop_alpha",
-      "rmsprop_eps", "momentum", "adam_beta1", "adam_beta2", "adam_eps", "grad_clip",
-      "lr_decay"};
+      "normalize_advantages", "advantage_max_gain", "normalize_returns", "gamma", "rho_bar",
+      "c_bar", "lambda", "baseline_cost", "entropy_cost", "reward_scale", "optimizer", "lr",
+      "rmsprop_alpha", "rmsprop_eps", "momentum", "adam_beta1", "adam_beta2", "adam_eps",
+      "grad_clip", "lr_decay"};
   std::size_t at = 0;
   for (const std::string& key : keys) {
     const std::size_t found = json.find("\n    \"" + key + "\": ", at);

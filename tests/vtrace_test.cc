@@ -8,6 +8,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "learner/loss.h"
 #include "learner/vtrace.h"
@@ -196,6 +197,31 @@ TEST(Loss, KlAndClipFractionsOffPolicy) {
   EXPECT_DOUBLE_EQ(out.rho_clip_fraction, 0.5);
   EXPECT_DOUBLE_EQ(out.ppo_clip_fraction, 1.0);
   EXPECT_TRUE(std::isfinite(out.total.item<double>()));
+}
+
+// --advantage-max-gain floors the std that normalised advantages are divided by at 1 / gain:
+// a cap above 1 / std changes nothing, a cap at 1 / (2 std) halves the policy gradient.
+TEST(Loss, AdvantageGainCapFloorsTheStd) {
+  EpisodeEndFixture f;
+  LossConfig config;
+  config.algo = "impala";
+  config.normalize_advantages = true;
+  config.baseline_cost = 0.0;
+  config.entropy_cost = 0.0;
+  auto policy_grad = [&](double max_gain) {
+    config.advantage_max_gain = max_gain;
+    auto logits = torch::zeros({2, 3, 2}, torch::requires_grad());
+    const auto out = ImpalaLoss(logits, f.values, f.bootstrap, f.batch, config);
+    out.total.backward();
+    return std::make_pair(logits.grad(), out.advantage_std);
+  };
+  const auto [uncapped, std_a] = policy_grad(0.0);
+  ASSERT_GT(std_a, 0.0);
+  const auto [loose, std_b] = policy_grad(2.0 / std_a);
+  const auto [tight, std_c] = policy_grad(0.5 / std_a);
+  EXPECT_TRUE(torch::allclose(loose, uncapped, 1e-5, 1e-7));
+  EXPECT_TRUE(torch::allclose(tight, uncapped * 0.5, 1e-5, 1e-7));
+  EXPECT_GT(uncapped.abs().max().item<double>(), 1e-3);  // the comparison has something to compare
 }
 
 }  // namespace

@@ -130,6 +130,9 @@ const std::vector<Setting>& Settings() {
            "appo: clip the ratio pi/mu to [1 - x, 1 + x]"),
       Bool("normalize-advantages", "normalize_advantages", FIELD(loss.normalize_advantages),
            "divide the batch's advantages by their std after subtracting their mean"),
+      Real("advantage-max-gain", "advantage_max_gain", FIELD(loss.advantage_max_gain), 0.0, kInf,
+           "with --normalize-advantages: amplify a batch's advantages at most this many times "
+           "(their std is floored at 1/x); 0 = no cap"),
       Bool("normalize-returns", "normalize_returns", FIELD(loss.normalize_returns),
            "divide rewards by a running RMS of the value targets (values are O(1))"),
       Real("gamma", "gamma", FIELD(loss.gamma), 0.0, 1.0, "discount"),

@@ -49,6 +49,9 @@ struct LossConfig {
   // a task is solved the advantages are noise, and scaling noise up to unit size made
   // CartPole collapse from 500 to 9 (docs/learning.md).
   bool normalize_advantages = false;
+  // With normalize_advantages: the std is floored at 1 / advantage_max_gain, so a batch is never
+  // amplified more than that many times. 0 = no cap.
+  double advantage_max_gain = 0.0;
   // Rewards are divided by a running root-mean-square of the value targets (all-reduced over
   // learners), so values, the value loss and the advantages are O(1) for rewards of any scale:
   // CartPole's returns of ~100 and RepeatPrevious's steps of +-1/48 alike.
