@@ -32,44 +32,66 @@ struct ParsedText {
   bool has_params = false;
 };
 
-// Where the parameters start: the first ':' followed by `identifier=` (ids and module names
-// never contain that; a quoted parameter value may contain ':' but comes after it).
+bool IsIdentifierChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+// `name` is a Python identifier, or with `dotted` a dotted module path ("pkg.envs").
+bool IsPythonName(const std::string& name, bool dotted) {
+  bool at_start = true;
+  for (const char c : name) {
+    if (dotted && c == '.' && !at_start) {
+      at_start = true;
+      continue;
+    }
+    if (!IsIdentifierChar(c) || (at_start && std::isdigit(static_cast<unsigned char>(c)) != 0)) {
+      return false;
+    }
+    at_start = false;
+  }
+  return !at_start;
+}
+
+// Where the parameters start: the first ':' at or after `from` that is followed by
+// `identifier=`. Ids and module names never contain that; a parameter value may contain ':'
+// ("label=\"a:b\"") but only after it.
 std::string::size_type ParamsColon(const std::string& text, std::string::size_type from) {
   for (auto colon = text.find(':', from); colon != std::string::npos;
        colon = text.find(':', colon + 1)) {
-    auto i = colon + 1;
-    if (i < text.size() && (std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '_')) {
-      while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) ++i;
-      if (i < text.size() && text[i] == '=') return colon;
-    }
+    auto end = colon + 1;
+    while (end < text.size() && IsIdentifierChar(text[end])) ++end;
+    if (end > colon + 1 && end < text.size() && text[end] == '=') return colon;
   }
   return std::string::npos;
 }
 
+// "gym:ID[:params]" or "py:MODULE:FUNCTION[:params]" (IsPythonEnvName holds) -> its parts.
 ParsedText Parse(const std::string& text) {
   ParsedText parsed;
   const auto colon = text.find(':');
   parsed.kind = text.substr(0, colon);
-  const std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
-  const std::string usage = parsed.kind == "gym" ? "gym:ID[:key=value,...]"
-                                                 : "py:MODULE:FUNCTION[:key=value,...]";
-  std::string::size_type params = ParamsColon(rest, parsed.kind == "py" ? rest.find(':') + 1 : 0);
-  if (parsed.kind == "py" && rest.find(':') == std::string::npos) params = std::string::npos;
+  const std::string rest = text.substr(colon + 1);
+  const bool py = parsed.kind == "py";
+  // py's target has a colon of its own, so its parameters start after that one.
+  const auto target_colon = py ? rest.find(':') : std::string::npos;
+  const auto params = ParamsColon(rest, target_colon == std::string::npos ? 0 : target_colon + 1);
   parsed.target = rest.substr(0, params);
   if (params != std::string::npos) {
     parsed.params = rest.substr(params + 1);
     parsed.has_params = true;
   }
-  const bool dangling = !parsed.target.empty() && parsed.target.back() == ':';
-  const bool py_shape = parsed.kind != "py" ||
-                        (parsed.target.find(':') != std::string::npos &&
-                         parsed.target.find(':') == parsed.target.rfind(':') &&
-                         parsed.target.front() != ':' && !dangling);
-  if (parsed.target.empty() || dangling || !py_shape) {
-    throw EnvError("environment '" + text + "': expected " + usage + ", e.g. " +
-                   (parsed.kind == "gym" ? "gym:CartPole-v1 or gym:FrozenLake-v1:is_slippery=false"
-                                         : "py:my_envs:make_env:size=8") +
-                   "; values are JSON literals");
+  bool valid = !parsed.target.empty() && parsed.target.back() != ':';
+  if (py) {
+    valid = target_colon != std::string::npos &&
+            IsPythonName(parsed.target.substr(0, target_colon), /*dotted=*/true) &&
+            IsPythonName(parsed.target.substr(target_colon + 1), /*dotted=*/false);
+  }
+  if (!valid) {
+    throw EnvError("environment '" + text + "': expected " +
+                   (py ? "py:MODULE:FUNCTION[:key=value,...], e.g. py:my_envs:make_env:size=8"
+                       : "gym:ID[:key=value,...], e.g. gym:CartPole-v1 or "
+                         "gym:FrozenLake-v1:is_slippery=false") +
+                   " (values are JSON literals)");
   }
   return parsed;
 }

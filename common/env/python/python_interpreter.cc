@@ -65,6 +65,11 @@ void Start() {
                    " -m venv (launch/setup does) or point COLONY_VENV at one");
   }
 
+  // numpy's OpenBLAS would otherwise start a thread per core in every actor process; an actor
+  // is one rank on one core. The user's own setting wins.
+  setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
+  setenv("MKL_NUM_THREADS", "1", /*overwrite=*/0);
+
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.install_signal_handlers = 0;  // Colony's own handlers stop runs in order
@@ -101,9 +106,11 @@ sys.path[:0] = [p for p in front if p not in sys.path]
     const std::string text = FormatPythonError(error);
     PyEval_SaveThread();
     throw EnvError("Python environments: the bridge needs numpy and gymnasium in " +
-                   (state.site_packages.empty() ? std::string("the system's Python")
-                                                : state.site_packages) +
-                   " (launch/setup installs them): " + text);
+                   (state.site_packages.empty()
+                        ? "the system's Python (there is no venv at " + venv +
+                              "; launch/setup makes one there, or set COLONY_VENV)"
+                        : state.site_packages + " (launch/setup installs them)") +
+                   ": " + text);
   }
   PyEval_SaveThread();  // release the GIL: every user takes it with gil_scoped_acquire
 }

@@ -9,7 +9,8 @@
 // ${COLONY_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/colony/venv}, instead of the system's (the
 // venv must be of the same Python minor version). Modules of `py:MODULE:FUNCTION` are searched
 // in $COLONY_PYTHONPATH (colon-separated), then the working directory, then $PYTHONPATH, the
-// standard library and the venv.
+// standard library and the venv. OPENBLAS_NUM_THREADS and MKL_NUM_THREADS default to 1 (an
+// actor is one rank on one core); set them to override.
 //
 // Only this folder includes this header (it brings pybind11); python_env.h is plain C++.
 #pragma once
