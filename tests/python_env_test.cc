@@ -208,7 +208,8 @@ TEST(PythonEnv, SeedsFixTheEpisodes) {
   EXPECT_EQ(a, firsts(1, 0));
   EXPECT_NE(a, firsts(2, 0));
   EXPECT_NE(a, firsts(1, 1));
-  EXPECT_NE(std::vector<float>(a.begin(), a.begin() + 4), std::vector<float>(a.begin() + 4, a.begin() + 8));
+  EXPECT_NE(std::vector<float>(a.begin(), a.begin() + 4),
+            std::vector<float>(a.begin() + 4, a.begin() + 8));
 }
 
 struct RefEpisode {
@@ -267,7 +268,8 @@ TEST(PythonEnv, GymCartPoleRunsTheNativeDynamicsBitForBit) {
       const Transition want = native.Step(episode.actions[t]);
       const Transition got = bridged.Step(episode.actions[t]);
       for (std::size_t i = 0; i < 4; ++i) {
-        ASSERT_EQ(std::bit_cast<std::uint32_t>(got.obs[i]), std::bit_cast<std::uint32_t>(want.obs[i]))
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(got.obs[i]),
+                  std::bit_cast<std::uint32_t>(want.obs[i]))
             << "step " << t << " obs[" << i << "]";
       }
       ASSERT_EQ(got.reward, want.reward);

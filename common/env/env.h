@@ -62,7 +62,8 @@ struct EnvOptions {
 };
 
 // User code inside an environment failed too often in a row (EnvOptions); the message names
-// the environment, the env index, the rank and the last traceback. Not bad input: exit 1.
+// the environment, the env index, the rank and the last traceback. Not bad input: a runtime
+// failure (exit 1), not a usage error.
 class EnvFault : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
