@@ -8,8 +8,8 @@
 namespace colony {
 
 Actor::Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int rank,
-             std::shared_ptr<Policy> policy)
-    : env_(env::MakeBatchEnv(env_name, num_envs)),
+             std::shared_ptr<Policy> policy, const env::EnvOptions& env_options)
+    : env_(env::MakeBatchEnv(env_name, num_envs, env_options)),
       policy_(std::move(policy)),
       generator_(at::detail::createCPUGenerator(
           env::DeriveEnvSeed(seed, static_cast<std::uint64_t>(rank), /*index=*/~0ULL))),

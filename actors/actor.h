@@ -30,9 +30,10 @@ using env::EpisodeStats;  // {env_index, episode_return, length}
 class Actor {
  public:
   // Env i gets the seed env::DeriveEnvSeed(seed, rank, i); action sampling is seeded from
-  // (seed, rank) as well, so a run is reproducible per actor.
+  // (seed, rank) as well, so a run is reproducible per actor. `env_options` say how faults in
+  // gym:/py: environments are reported and when they end the run (env::EnvFault).
   Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int rank,
-        std::shared_ptr<Policy> policy);
+        std::shared_ptr<Policy> policy, const env::EnvOptions& env_options = {});
 
   const env::EnvSpec& spec() const { return env_->spec(); }
   int num_envs() const { return env_->num_envs(); }
@@ -44,6 +45,10 @@ class Actor {
 
   // Episodes finished since the last call, in the order they finished.
   std::vector<EpisodeStats> DrainEpisodes();
+
+  // Exceptions survived in gym:/py: environments (each cut an episode, reported as terminated
+  // with reward 0: that episode's partial return counts as an episode, a known limitation).
+  std::int64_t env_errors() const { return env_->env_errors(); }
 
  private:
   torch::Tensor SampleActions(const torch::Tensor& logits);

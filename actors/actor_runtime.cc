@@ -101,7 +101,7 @@ void CorruptFormatVersion(Bytes& message) {
 
 // RUN_DIR/actors/actor-RANK.json: what this actor produced, for accounting and tests.
 void WriteActorSummary(const TrainConfig& config, int rank, const TrajectorySender& sender,
-                       std::int64_t stale_weights) {
+                       std::int64_t stale_weights, std::int64_t env_errors) {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   const std::string dir = config.run_dir + "/actors";
@@ -112,6 +112,7 @@ void WriteActorSummary(const TrainConfig& config, int rank, const TrajectorySend
       .Add("frames_sent", sender.sent() * config.unroll * config.envs_per_actor)
       .Add("credit_waits", sender.credit_waits())
       .Add("stale_weights_ignored", stale_weights)
+      .Add("env_errors", env_errors)
       .Add("max_rss_kb", static_cast<std::int64_t>(usage.ru_maxrss));
   WriteFileAtomically(dir + "/actor-" + std::to_string(rank) + ".json", record.ToJson() + "\n");
 }
@@ -184,7 +185,8 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
   model.num_actions = probe->spec().num_actions;
   auto policy = MakePolicy(model);
   Actor actor(config.env, static_cast<int>(config.envs_per_actor),
-              static_cast<std::uint64_t>(config.seed), layout.rank(), policy);
+              static_cast<std::uint64_t>(config.seed), layout.rank(), policy,
+              {.rank = layout.rank(), .max_consecutive_errors = config.max_env_errors});
 
   TrajectorySender sender(learner, config.send_credits, timeout);
   ControlInbox inbox(learner, policy->parameter_count());
@@ -234,7 +236,7 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
   }
   WaitBounded(&request, timeout,
               "sending 'done' to learner rank " + std::to_string(learner));
-  WriteActorSummary(config, layout.rank(), sender, inbox.stale());
+  WriteActorSummary(config, layout.rank(), sender, inbox.stale(), actor.env_errors());
   if (inbox.rejected() > 0) {
     std::fprintf(stderr, "[colony] actor rank %d: %lld malformed control messages dropped\n",
                  layout.rank(), static_cast<long long>(inbox.rejected()));

@@ -1,4 +1,4 @@
-// `colony env list | replay | bench`; see env_command.h for the usage and exit codes.
+// `colony env list | spec | replay | bench`; see env_command.h for the usage and exit codes.
 //
 // replay prints one JSON object per step, {"obs":[...],"reward":r,"terminated":b,
 // "truncated":b}, with every number in its shortest round-trip form (float32 for obs and
@@ -24,8 +24,9 @@ namespace {
 using env::EnvError;
 
 constexpr const char* kUsage =
-    "usage: colony env <list|replay|bench> [flags]   (colony env <subcommand> --help)\n"
+    "usage: colony env <list|spec|replay|bench> [flags]   (colony env <subcommand> --help)\n"
     "  list     names, parameters with defaults and ranges, observation and action specs\n"
+    "  spec     --env NAME: one environment's spaces (gym:ID and py:MODULE:FUNCTION too)\n"
     "  replay   --env NAME [--seed S] [--state v1,...] --actions a0,a1,...: one JSON line "
     "per step\n"
     "  bench    --env NAME --envs E --seconds S: env-steps per second on one core\n";
@@ -38,7 +39,7 @@ constexpr const char* kUsage =
 env::Env MakeEnvForFlag(const std::string& name) {
   if (name.empty()) {
     throw FlagError("--env: expected an environment name, got nothing; available: " +
-                    env::AvailableEnvNames());
+                    env::AvailableEnvNames() + "; or " + env::kGymnasiumEnvForms);
   }
   try {
     return env::MakeEnv(name);
@@ -77,6 +78,43 @@ int RunList(int argc, char** argv) {
       std::printf("  --state %s\n", names.c_str());
     }
   }
+  // Listed without starting Python: `colony env spec --env gym:ID` shows one's spaces.
+  std::printf(
+      "gym:ID[:key=value,...]\n"
+      "  any Gymnasium-registered environment, gymnasium.make(ID, key=value, ...) with values "
+      "read as JSON literals (gym:FrozenLake-v1:is_slippery=false); an ID that a package "
+      "registers on import: gym:PACKAGE:ID\n"
+      "py:MODULE:FUNCTION[:key=value,...]\n"
+      "  your factory: MODULE.FUNCTION(key=value, ...) returns one Gymnasium environment; "
+      "MODULE is searched in $COLONY_PYTHONPATH, the working directory and the venv\n"
+      "  (both) obs Box, Discrete, MultiDiscrete, MultiBinary, Dict/Tuple of these, flattened "
+      "to float32; actions Discrete; packages from the venv in $COLONY_VENV "
+      "(docs/environments.md)\n");
+  return 0;
+}
+
+int RunSpec(int argc, char** argv) {
+  std::string env_name;
+  Flags flags("colony env spec --env NAME");
+  flags.Add("env", &env_name, "environment, e.g. CartPole-v1, gym:CartPole-v1 or "
+            "py:my_envs:make_env");
+  const auto positional = flags.Parse(argc, argv);
+  if (flags.help_requested()) {
+    std::fputs(flags.Help().c_str(), stdout);
+    return 0;
+  }
+  if (!positional.empty()) {
+    throw FlagError("colony env spec: expected only flags, got '" + positional[0] + "'");
+  }
+  const env::Env environment = MakeEnvForFlag(env_name);
+  const env::EnvSpec& spec = environment.spec();
+  std::printf("%s\n  obs float32 %s (%lld floats per observation), actions Discrete(%lld), "
+              "episode limit %s\n",
+              spec.name.c_str(), ShapeText(spec.obs_shape).c_str(),
+              static_cast<long long>(spec.obs_dim), static_cast<long long>(spec.num_actions),
+              spec.max_episode_steps > 0 ? std::to_string(spec.max_episode_steps).c_str()
+                                         : "none known");
+  for (const auto& line : spec.details) std::printf("  %s\n", line.c_str());
   return 0;
 }
 
@@ -177,6 +215,7 @@ int RunBench(int argc, char** argv) {
 int RunEnvCommand(int argc, char** argv) {
   const std::string sub = argc >= 2 ? argv[1] : "";
   if (sub == "list") return RunList(argc - 1, argv + 1);
+  if (sub == "spec") return RunSpec(argc - 1, argv + 1);
   if (sub == "replay") return RunReplay(argc - 1, argv + 1);
   if (sub == "bench") return RunBench(argc - 1, argv + 1);
   if (sub == "--help" || sub == "-h") {
@@ -184,8 +223,8 @@ int RunEnvCommand(int argc, char** argv) {
     return 0;
   }
   std::fputs(kUsage, stderr);
-  throw FlagError("colony env: expected a subcommand among list, replay, bench, got '" + sub +
-                  "'");
+  throw FlagError("colony env: expected a subcommand among list, spec, replay, bench, got '" +
+                  sub + "'");
 }
 
 }  // namespace colony

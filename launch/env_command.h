@@ -1,6 +1,8 @@
-// `colony env`: list the environments, replay an action sequence as JSON lines, benchmark.
+// `colony env`: list the environments, show one's spaces, replay an action sequence as JSON
+// lines, benchmark.
 //
 //   colony env list
+//   colony env spec --env NAME          (also gym:ID and py:MODULE:FUNCTION: starts Python)
 //   colony env replay --env NAME [--seed S] [--state v1,v2,...] --actions a0,a1,...
 //   colony env bench --env NAME --envs E --seconds S
 //

@@ -23,7 +23,8 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
   const ModelConfig model = ResolveModelConfig(config);
   auto policy = MakePolicy(model);
   Actor actor(config.env, static_cast<int>(config.envs_per_actor),
-              static_cast<std::uint64_t>(config.seed), /*rank=*/0, policy);
+              static_cast<std::uint64_t>(config.seed), /*rank=*/0, policy,
+              {.rank = -1, .max_consecutive_errors = config.max_env_errors});
   Learner learner(policy, config, /*collective=*/nullptr);
   const CheckpointCounters resumed = TrainingRun::Resume(config, *policy, learner.optimizer());
   char banner[512];
@@ -42,7 +43,15 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
   double rollout_seconds = 0;  // charged to the next update as its wait for data
   while (run.frames() < config.total_frames && !signals.stop_requested()) {
     const auto rollout_start = Clock::now();
-    assembler.Add(actor.Rollout(config.unroll));
+    try {
+      assembler.Add(actor.Rollout(config.unroll));
+    } catch (const env::EnvFault&) {
+      // The environment cannot go on; what was trained so far can (--resume auto).
+      std::fprintf(stderr, "colony train: environment fault; checkpoint %s\n",
+                   run.Checkpoint().c_str());
+      throw;
+    }
+    run.SetEnvErrors(actor.env_errors());
     run.AddFrames(config.unroll * config.envs_per_actor);
     for (const auto& episode : actor.DrainEpisodes()) run.AddEpisode(episode);
     rollout_seconds += std::chrono::duration<double>(Clock::now() - rollout_start).count();

@@ -142,6 +142,7 @@ void TrainingRun::Report(bool final, const TrafficCounters* traffic, const Reduc
         .Add("policy_lag_mean", lagged ? sum[kLagSum] / sum[kLagCount] : nan)
         .Add("policy_lag_max", lagged ? high[kLagExtreme] : nan)
         .Add("dropped_trajectories", static_cast<std::int64_t>(sum[kDropped]))
+        .Add("env_errors", env_errors_.has_value() ? static_cast<double>(*env_errors_) : nan)
         .Add("queue_depth", sum[kQueueDepth] / learners_)
         .Add("learner_step_s", updates > 0 ? sum[kStepSeconds] / updates : nan)
         .Add("learner_wait_s", updates > 0 ? sum[kWaitSeconds] / updates : nan);

@@ -78,6 +78,10 @@ class TrainingRun {
   // Frames are the run's total over all actors (every learner counts the same).
   void AddFrames(std::int64_t frames) { frames_ += frames; }
   void AddEpisode(const env::EpisodeStats& episode) { episodes_.Add(episode); }
+  // Exceptions survived in gym:/py: environments so far (the serial trainer's actor). A
+  // distributed learner does not learn its actors' counts (the wire format does not carry
+  // them: RUN_DIR/actors/actor-RANK.json has them), so there the key is NaN.
+  void SetEnvErrors(std::int64_t count) { env_errors_ = count; }
   // After each update: the batch's policy lag ([T, B] int64), the update's numbers, and the
   // seconds spent updating and waiting for the batch (rollouts, or the receive queue).
   void RecordUpdate(const torch::Tensor& policy_lag, const UpdateStats& stats,
@@ -112,6 +116,7 @@ class TrainingRun {
   std::int64_t frames_ = 0;
   std::int64_t learner_steps_ = 0;
   EpisodeWindow episodes_;
+  std::optional<std::int64_t> env_errors_;  // unknown unless SetEnvErrors was called
   PolicyLag lag_;  // since the last report
   UpdateStats last_;
   double step_seconds_ = 0;  // over the whole run

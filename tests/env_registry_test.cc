@@ -56,12 +56,16 @@ TEST(EnvRegistry, SpecsOfEachEnvironment) {
 }
 
 TEST(EnvRegistry, UnknownEnvironmentListsTheAvailableOnes) {
+  const std::string gymnasium = std::string("; or ") + kGymnasiumEnvForms;
   EXPECT_EQ(ErrorOf("CartPole-v0"),
             "unknown environment 'CartPole-v0'; expected one of: CartPole-v1, "
-            "StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze");
+            "StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze" + gymnasium);
   EXPECT_EQ(ErrorOf(""),
             "unknown environment ''; expected one of: CartPole-v1, StatelessCartPole, "
-            "RepeatPrevious, RepeatFirst, TMaze");
+            "RepeatPrevious, RepeatFirst, TMaze" + gymnasium);
+  EXPECT_EQ(std::string(kGymnasiumEnvForms),
+            "gym:ID[:key=value,...] (a registered Gymnasium environment) or "
+            "py:MODULE:FUNCTION[:key=value,...] (your factory returning one)");
 }
 
 TEST(EnvRegistry, BadParametersNameWhatIsAllowed) {

@@ -32,6 +32,14 @@ TEST(Learning, GtrxlSolvesCartPole) {
   EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
 }
 
+// The same task through the Gymnasium bridge: gymnasium.make("CartPole-v1") stepped in the
+// embedded Python (common/env/python/), same budget.
+TEST(Learning, GtrxlSolvesGymCartPole) {
+  const SerialResult result = RunSerialTraining(
+      LearningRun("gym_cartpole_gtrxl", "gym:CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 1));
+  EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
+}
+
 // TMaze:length=10 shows a cue only at the first step and asks for it 10 steps later, at the
 // junction: +1 for the cued arm, -1 for the other. A memoryless policy is at chance (0); one with
 // memory reaches +1. (RepeatPrevious is not here: the defaults learn it on some seeds only, see

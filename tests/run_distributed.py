@@ -14,6 +14,8 @@ Checks, each optional:
   --min-credit-waits K  actors blocked on send credits at least K times in all
   --max-ahead K         actors produced at most K trajectories per actor beyond what learners
                         trained on (back-pressure keeps them bounded)
+  --min-env-errors K    the actors survived at least K environment exceptions in all (their
+                        actors/actor-RANK.json env_errors), and the run still ended in order
   --eval-min-return R   `colony eval` of the newest checkpoint (100 episodes, sampled actions)
                         reports a mean return of at least R
   --signal-after S      once the first status record exists and S more seconds passed, send
@@ -62,6 +64,7 @@ def main():
     parser.add_argument("--max-ahead", type=float)
     parser.add_argument("--signal-after", type=float)
     parser.add_argument("--eval-min-return", type=float)
+    parser.add_argument("--min-env-errors", type=int)
     parser.add_argument("train_flags", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     flags = [f for f in args.train_flags if f != "--"]
@@ -120,6 +123,12 @@ def main():
         waits = sum(a["credit_waits"] for a in actors)
         if waits < args.min_credit_waits:
             fail(f"actors waited on credits {waits} times, expected at least {args.min_credit_waits}")
+    if args.min_env_errors is not None:
+        errors = sum(a["env_errors"] for a in actors)
+        print(f"actors survived {errors} environment exceptions")
+        if errors < args.min_env_errors:
+            fail(f"actors survived {errors} environment exceptions, expected at least "
+                 f"{args.min_env_errors}")
     if args.max_ahead is not None:
         per_trajectory = sent / max(1, sum(a["trajectories_sent"] for a in actors))
         ahead = (sent - final["frames"]) / per_trajectory / len(actors)

@@ -49,12 +49,13 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   ASSERT_GT(json.size(), end.size());
   EXPECT_EQ(json.substr(json.size() - end.size()), end) << json;
   // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
-  // ppo_clip, normalize_advantages and normalize_returns; older files simply lack them).
+  // ppo_clip, normalize_advantages and normalize_returns, issue 13 max_env_errors; older files
+  // simply lack them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
       "envs_per_actor", "unroll", "batch", "total_frames", "seed", "run_dir", "report_every",
       "metrics_addr", "metrics_server", "serial", "learners", "threads", "peer_timeout",
-      "max_policy_lag", "send_credits", "inject_malformed", "learner_delay_ms",
+      "max_env_errors", "max_policy_lag", "send_credits", "inject_malformed", "learner_delay_ms",
       "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
       "normalize_advantages", "advantage_max_gain", "normalize_returns", "gamma", "rho_bar",
       "c_bar", "lambda", "baseline_cost", "entropy_cost", "reward_scale", "optimizer", "lr",

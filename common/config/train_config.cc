@@ -72,7 +72,9 @@ Setting Choice(const char* flag, const char* key, Field<std::string> field,
 const std::vector<Setting>& Settings() {
   using M = ModelConfig;
   static const std::vector<Setting> kSettings = {
-      Text("env", "env", FIELD(env), "environment, NAME[:key=value,...] (colony env list)"),
+      Text("env", "env", FIELD(env),
+           "environment: NAME[:key=value,...], gym:ID[:key=value,...] or "
+           "py:MODULE:FUNCTION[:key=value,...] (colony env list)"),
       Choice("model", "model", FIELD(model.kind), {"gtrxl", "mlp"}, "policy network"),
       // From the environment, not flags; recorded so a reader knows the network's shape.
       Int("", "obs_dim", FIELD(model.obs_dim), 1, M::kMaxObsDim, ""),
@@ -108,6 +110,8 @@ const std::vector<Setting>& Settings() {
       Int("threads", "threads", FIELD(threads), 1, 256, "torch intra-op threads per process"),
       Real("peer-timeout", "peer_timeout", FIELD(peer_timeout_s), 0.1, 86400.0,
            "seconds any rank waits for another before ending the job with an error"),
+      Int("max-env-errors", "max_env_errors", FIELD(max_env_errors), 1, kMaxInt,
+          "gym:/py: environments: end the run when this many consecutive steps raised"),
       Int("max-policy-lag", "max_policy_lag", FIELD(max_policy_lag), 0, kMaxInt,
           "drop trajectories acted on by weights this many versions old; 0 keeps all"),
       Int("send-credits", "send_credits", FIELD(send_credits), 1, 64,

@@ -96,6 +96,9 @@ struct TrainConfig {
   std::int64_t learners = 1;        // first L ranks under mpirun
   std::int64_t threads = 1;         // torch intra-op threads per rank
   double peer_timeout_s = 120.0;    // bound on every wait for another rank
+  // A run ends (exit 1) when an environment running user code (gym:, py:) raised in this many
+  // consecutive steps; fewer are survived: the episode is cut and the env reset.
+  std::int64_t max_env_errors = 100;
   std::int64_t max_policy_lag = 0;  // drop trajectories staler than this many versions; 0 = keep
   std::int64_t send_credits = 2;    // trajectory sends an actor keeps in flight
   // Fault injection for tests: actor 0 sends this many corrupted trajectories; each learner

@@ -10,7 +10,7 @@ namespace colony::env {
 BatchEnv::BatchEnv(EnvSpec spec, int num_envs)
     : spec_(std::move(spec)), num_envs_(num_envs), rngs_(static_cast<std::size_t>(num_envs)) {
   COLONY_CHECK(num_envs >= 1) << "num_envs " << num_envs;
-  COLONY_CHECK(spec_.obs_dim >= 1 && spec_.num_actions >= 1 && spec_.max_episode_steps >= 1)
+  COLONY_CHECK(spec_.obs_dim >= 1 && spec_.num_actions >= 1 && spec_.max_episode_steps >= 0)
       << spec_.name;
 }
 

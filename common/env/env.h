@@ -6,6 +6,9 @@
 // Out: observations as plain float32 rows (no LibTorch here: callers wrap the buffers), a
 // reward and the terminated/truncated flags of each step.
 //
+// Built-in environments are C++ kernels (registry.h); Gymnasium environments (`gym:ID`,
+// `py:MODULE:FUNCTION`) are the same interface over an embedded Python (python/python_env.h).
+//
 // Why two layers: an actor steps thousands of envs per batch, and a virtual call, an allocation
 // or an RNG draw per env-step would cost more than CartPole's physics. So each environment is
 // written once as a structure-of-arrays kernel that steps all of its envs in one call
@@ -38,10 +41,32 @@ struct EnvSpec {
   std::vector<std::int64_t> obs_shape;  // the shape of one observation, e.g. {4}
   std::int64_t obs_dim = 0;             // floats per observation row: product of obs_shape
   std::int64_t num_actions = 0;         // actions are the integers [0, num_actions)
-  std::int64_t max_episode_steps = 0;   // the episode limit: no episode has more steps
+  // The episode limit: no episode has more steps. 0: none known (a Gymnasium environment
+  // without a TimeLimit).
+  std::int64_t max_episode_steps = 0;
   // Names of the physical state SetState accepts (CartPole: x, x_dot, theta, theta_dot);
   // empty for environments without one.
   std::vector<std::string> state_names;
+  // For environments defined elsewhere (Gymnasium): their own spaces and how observations
+  // are flattened into the float32 row, one line each, for `colony env spec`. Empty for
+  // built-ins, whose obs_shape and num_actions say it all.
+  std::vector<std::string> details;
+};
+
+// How a process hosts its environments. Only environments that run user code (gym:, py:) use
+// it: faults there are survived, counted and reported, not bad input.
+struct EnvOptions {
+  int rank = -1;  // the actor rank named in fault reports; -1 = not a distributed run
+  // A run ends (EnvFault) when this many consecutive steps (or resets) raised in some env.
+  std::int64_t max_consecutive_errors = 100;
+};
+
+// User code inside an environment failed too often in a row (EnvOptions); the message names
+// the environment, the env index, the rank and the last traceback. Not bad input: a runtime
+// failure (exit 1), not a usage error.
+class EnvFault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // The batched core of an environment: `num_envs` independent copies stepped together.
@@ -60,7 +85,7 @@ class BatchEnv {
   int num_envs() const { return num_envs_; }
 
   // Restarts env i's random stream from `seed`; the next Reset(i) draws from it.
-  void Seed(int i, std::uint64_t seed) { rngs_[static_cast<std::size_t>(i)] = Rng(seed); }
+  virtual void Seed(int i, std::uint64_t seed) { rngs_[static_cast<std::size_t>(i)] = Rng(seed); }
 
   // Starts a new episode in env i with a start drawn from env i's stream; writes its first
   // observation to `obs_row` (obs_dim floats).
@@ -78,6 +103,11 @@ class BatchEnv {
   virtual void SetState(int i, std::span<const double> state, float* obs_row);
   // The current physical state of env i (empty if there is none); for tests and replay.
   virtual std::vector<double> GetState(int i) const;
+
+  // Faults in user code survived so far (a Python exception in step or reset): each one cut
+  // its env's episode, reported as terminated with reward 0, and the env was reset. Always 0
+  // for built-in environments.
+  virtual std::int64_t env_errors() const { return 0; }
 
  protected:
   Rng& rng(int i) { return rngs_[static_cast<std::size_t>(i)]; }

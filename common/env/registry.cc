@@ -6,6 +6,7 @@
 #include "common/base/flags.h"
 #include "common/env/cartpole.h"
 #include "common/env/memory_tasks.h"
+#include "common/env/python/python_env.h"
 
 namespace colony::env {
 namespace {
@@ -89,7 +90,7 @@ ParsedEnvName ParseEnvName(const std::string& text) {
   parsed.info = Find(name);
   if (parsed.info == nullptr) {
     throw EnvError("unknown environment " + Quote(name) + "; expected one of: " +
-                   AvailableEnvNames());
+                   AvailableEnvNames() + "; or " + kGymnasiumEnvForms);
   }
   const EnvInfo& info = *parsed.info;
   for (const auto& param : info.params) parsed.params[param.name] = param.default_value;
@@ -136,10 +137,12 @@ ParsedEnvName ParseEnvName(const std::string& text) {
   return parsed;
 }
 
-std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs) {
+std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs,
+                                       const EnvOptions& options) {
   if (num_envs < 1) {
     throw EnvError("number of envs: expected an integer >= 1, got " + std::to_string(num_envs));
   }
+  if (IsPythonEnvName(text)) return MakePythonEnv(text, num_envs, options);
   const ParsedEnvName parsed = ParseEnvName(text);
   return parsed.info->make(parsed.params, num_envs);
 }

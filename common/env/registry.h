@@ -1,6 +1,8 @@
 // The environment registry: every built-in environment by name, with its parameters, and the
 // parser for the names users write: `Name` or `Name:key=value,key=value` ("RepeatPrevious:k=8",
-// "TMaze:length=50"). Unset parameters take their defaults.
+// "TMaze:length=50"). Unset parameters take their defaults. MakeBatchEnv also builds
+// Gymnasium environments, `gym:ID[:key=value,...]` and `py:MODULE:FUNCTION[:key=value,...]`
+// (python/python_env.h); they are not in the table: their parameters are Gymnasium's.
 //
 // In: an environment name from a flag or a config. Out: a BatchEnv of any size, or an Env.
 // Bad input throws EnvError with the reason and what is allowed: an unknown name lists the
@@ -47,8 +49,13 @@ struct EnvInfo {
 // All built-in environments, in the order `colony env list` shows them.
 const std::vector<EnvInfo>& Registry();
 
-// "CartPole-v1, RepeatFirst, RepeatPrevious, StatelessCartPole, TMaze"
+// "CartPole-v1, StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze"
 std::string AvailableEnvNames();
+
+// The forms of Gymnasium environment names, for `colony env list` and error messages.
+inline constexpr const char* kGymnasiumEnvForms =
+    "gym:ID[:key=value,...] (a registered Gymnasium environment) or "
+    "py:MODULE:FUNCTION[:key=value,...] (your factory returning one)";
 
 struct ParsedEnvName {
   const EnvInfo* info = nullptr;
@@ -58,8 +65,9 @@ struct ParsedEnvName {
 // Parses `Name[:key=value,...]`; throws EnvError on any mistake.
 ParsedEnvName ParseEnvName(const std::string& text);
 
-// Parse and build; num_envs >= 1.
-std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs);
+// Parse and build; num_envs >= 1. `options` matter only for gym:/py: environments.
+std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs,
+                                       const EnvOptions& options = {});
 Env MakeEnv(const std::string& text);
 
 }  // namespace colony::env
