@@ -21,8 +21,8 @@ class FaultLog {
   FaultLog(std::string env_name, const EnvOptions& options, std::string verb);
 
   // Env i failed in `call` ("step" or "reset") with `message` (a traceback or the plugin's
-  // text): counted and printed. `retried` says what happens next (a step: the env is reset; a
-  // reset: it is retried).
+  // text): counted, and printed with what happens next (a failed step: the env is reset; a
+  // failed reset: it is retried).
   void Fault(int i, const char* call, const std::string& message);
   // A batch step or reset had a failure: throws EnvFault at the limit, with the last message.
   void FailedInARow();
