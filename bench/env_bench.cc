@@ -19,7 +19,8 @@ int Main(int argc, char** argv) {
   std::string sizes_text = "1,16,256,4096";
   double seconds = 1.0;
   colony::Flags flags("env_bench [--env A,B] [--envs 1,16,256] [--seconds S]");
-  flags.Add("env", &envs_text, "environments to measure (default: all built-in)");
+  flags.Add("env", &envs_text, "environments to measure (default: all built-in); one at a time "
+            "for names with parameters, e.g. plugin:build/examples/cartpole_plugin.so");
   flags.Add("envs", &sizes_text, "batch sizes E, comma-separated");
   flags.Add("seconds", &seconds, "measurement time per row", /*min=*/0.001, /*max=*/3600);
   flags.Parse(argc, argv);
@@ -41,7 +42,7 @@ int Main(int argc, char** argv) {
   }
   for (const auto& name : names) {
     try {
-      colony::env::ParseEnvName(name);
+      colony::env::MakeBatchEnv(name, /*num_envs=*/1);  // gym:, py: and plugin: names too
     } catch (const colony::env::EnvError& error) {
       throw colony::FlagError(std::string("--env: ") + error.what());
     }

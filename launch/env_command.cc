@@ -26,7 +26,8 @@ using env::EnvError;
 constexpr const char* kUsage =
     "usage: colony env <list|spec|replay|bench> [flags]   (colony env <subcommand> --help)\n"
     "  list     names, parameters with defaults and ranges, observation and action specs\n"
-    "  spec     --env NAME: one environment's spaces (gym:ID and py:MODULE:FUNCTION too)\n"
+    "  spec     --env NAME: one environment's spaces (gym:ID, py:MODULE:FUNCTION and "
+    "plugin:PATH.so too)\n"
     "  replay   --env NAME [--seed S] [--state v1,...] --actions a0,a1,...: one JSON line "
     "per step\n"
     "  bench    --env NAME --envs E --seconds S: env-steps per second on one core\n";
@@ -39,7 +40,7 @@ constexpr const char* kUsage =
 env::Env MakeEnvForFlag(const std::string& name) {
   if (name.empty()) {
     throw FlagError("--env: expected an environment name, got nothing; available: " +
-                    env::AvailableEnvNames() + "; or " + env::kGymnasiumEnvForms);
+                    env::AvailableEnvNames() + "; or " + env::ExternalEnvForms());
   }
   try {
     return env::MakeEnv(name);
@@ -89,15 +90,21 @@ int RunList(int argc, char** argv) {
       "MODULE is searched in $COLONY_PYTHONPATH, the working directory and the venv\n"
       "  (both) obs Box, Discrete, MultiDiscrete, MultiBinary, Dict/Tuple of these, flattened "
       "to float32; actions Discrete; packages from the venv in $COLONY_VENV "
-      "(docs/environments.md)\n");
+      "(docs/environments.md)\n"
+      "plugin:PATH.so[:key=value,...]\n"
+      "  your simulator as a shared library implementing the C ABI of "
+      "common/env/plugin/colony_env_plugin.h (example: examples/plugin_cartpole/); PATH "
+      "relative to the working directory; values are passed to it as strings\n"
+      "  obs float32 of any shape, actions Discrete; `colony env spec --env plugin:PATH.so` "
+      "shows one's spec\n");
   return 0;
 }
 
 int RunSpec(int argc, char** argv) {
   std::string env_name;
   Flags flags("colony env spec --env NAME");
-  flags.Add("env", &env_name, "environment, e.g. CartPole-v1, gym:CartPole-v1 or "
-            "py:my_envs:make_env");
+  flags.Add("env", &env_name, "environment, e.g. CartPole-v1, gym:CartPole-v1, "
+            "py:my_envs:make_env or plugin:build/examples/cartpole_plugin.so");
   const auto positional = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::fputs(flags.Help().c_str(), stdout);

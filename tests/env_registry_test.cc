@@ -56,7 +56,8 @@ TEST(EnvRegistry, SpecsOfEachEnvironment) {
 }
 
 TEST(EnvRegistry, UnknownEnvironmentListsTheAvailableOnes) {
-  const std::string gymnasium = std::string("; or ") + kGymnasiumEnvForms;
+  const std::string gymnasium = std::string("; or ") + kGymnasiumEnvForms + "; or " +
+                                kPluginEnvForm;
   EXPECT_EQ(ErrorOf("CartPole-v0"),
             "unknown environment 'CartPole-v0'; expected one of: CartPole-v1, "
             "StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze" + gymnasium);

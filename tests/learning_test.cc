@@ -40,6 +40,15 @@ TEST(Learning, GtrxlSolvesGymCartPole) {
   EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
 }
 
+// The same task as a C plugin (examples/plugin_cartpole, the native dynamics bit for bit, its
+// own start draws), loaded with dlopen: a smaller budget, to keep CI short (docs/learning.md).
+TEST(Learning, GtrxlSolvesPluginCartPole) {
+  const SerialResult result = RunSerialTraining(
+      LearningRun("plugin_cartpole_gtrxl", COLONY_CARTPOLE_PLUGIN_ENV, "gtrxl",
+                  COLONY_PLUGIN_CARTPOLE_FRAMES, 1));
+  EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
+}
+
 // TMaze:length=10 shows a cue only at the first step and asks for it 10 steps later, at the
 // junction: +1 for the cued arm, -1 for the other. A memoryless policy is at chance (0); one with
 // memory reaches +1. (RepeatPrevious is not here: the defaults learn it on some seeds only, see

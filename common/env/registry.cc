@@ -6,6 +6,7 @@
 #include "common/base/flags.h"
 #include "common/env/cartpole.h"
 #include "common/env/memory_tasks.h"
+#include "common/env/plugin/plugin_env.h"
 #include "common/env/python/python_env.h"
 
 namespace colony::env {
@@ -83,6 +84,10 @@ std::string AvailableEnvNames() {
   return names;
 }
 
+std::string ExternalEnvForms() {
+  return std::string(kGymnasiumEnvForms) + "; or " + kPluginEnvForm;
+}
+
 ParsedEnvName ParseEnvName(const std::string& text) {
   const auto colon = text.find(':');
   const std::string name = text.substr(0, colon);
@@ -90,7 +95,7 @@ ParsedEnvName ParseEnvName(const std::string& text) {
   parsed.info = Find(name);
   if (parsed.info == nullptr) {
     throw EnvError("unknown environment " + Quote(name) + "; expected one of: " +
-                   AvailableEnvNames() + "; or " + kGymnasiumEnvForms);
+                   AvailableEnvNames() + "; or " + ExternalEnvForms());
   }
   const EnvInfo& info = *parsed.info;
   for (const auto& param : info.params) parsed.params[param.name] = param.default_value;
@@ -143,6 +148,7 @@ std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs,
     throw EnvError("number of envs: expected an integer >= 1, got " + std::to_string(num_envs));
   }
   if (IsPythonEnvName(text)) return MakePythonEnv(text, num_envs, options);
+  if (IsPluginEnvName(text)) return MakePluginEnv(text, num_envs, options);
   const ParsedEnvName parsed = ParseEnvName(text);
   return parsed.info->make(parsed.params, num_envs);
 }

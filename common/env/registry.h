@@ -2,7 +2,8 @@
 // parser for the names users write: `Name` or `Name:key=value,key=value` ("RepeatPrevious:k=8",
 // "TMaze:length=50"). Unset parameters take their defaults. MakeBatchEnv also builds
 // Gymnasium environments, `gym:ID[:key=value,...]` and `py:MODULE:FUNCTION[:key=value,...]`
-// (python/python_env.h); they are not in the table: their parameters are Gymnasium's.
+// (python/python_env.h), and plugins, `plugin:PATH.so[:key=value,...]` (plugin/plugin_env.h);
+// they are not in the table: their parameters are Gymnasium's or the plugin's.
 //
 // In: an environment name from a flag or a config. Out: a BatchEnv of any size, or an Env.
 // Bad input throws EnvError with the reason and what is allowed: an unknown name lists the
@@ -57,6 +58,14 @@ inline constexpr const char* kGymnasiumEnvForms =
     "gym:ID[:key=value,...] (a registered Gymnasium environment) or "
     "py:MODULE:FUNCTION[:key=value,...] (your factory returning one)";
 
+// The plugin form (plugin/plugin_env.h), for the same places.
+inline constexpr const char* kPluginEnvForm =
+    "plugin:PATH.so[:key=value,...] (a shared library implementing "
+    "common/env/plugin/colony_env_plugin.h)";
+
+// Every form outside the table: "gym:... or py:...; or plugin:...".
+std::string ExternalEnvForms();
+
 struct ParsedEnvName {
   const EnvInfo* info = nullptr;
   EnvParams params;
@@ -65,7 +74,7 @@ struct ParsedEnvName {
 // Parses `Name[:key=value,...]`; throws EnvError on any mistake.
 ParsedEnvName ParseEnvName(const std::string& text);
 
-// Parse and build; num_envs >= 1. `options` matter only for gym:/py: environments.
+// Parse and build; num_envs >= 1. `options` matter only for gym:/py:/plugin: environments.
 std::unique_ptr<BatchEnv> MakeBatchEnv(const std::string& text, int num_envs,
                                        const EnvOptions& options = {});
 Env MakeEnv(const std::string& text);

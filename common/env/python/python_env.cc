@@ -14,16 +14,12 @@
 #include <vector>
 
 #include "common/base/check.h"
+#include "common/env/env_faults.h"
 #include "common/env/python/python_interpreter.h"
 
 namespace colony::env {
 namespace py = pybind11;
 namespace {
-
-// Full tracebacks are printed for this many faults per env batch; after that, a line every
-// kReportEvery faults (the counts are still exact).
-constexpr std::int64_t kTracebacksPrinted = 10;
-constexpr std::int64_t kReportEvery = 100;
 
 struct ParsedText {
   std::string kind;    // "gym" or "py"
@@ -137,7 +133,7 @@ class PythonEnv final : public BatchEnv {
  public:
   PythonEnv(EnvSpec spec, int num_envs, py::object batch, const EnvOptions& options)
       : BatchEnv(std::move(spec), num_envs),
-        options_(options),
+        faults_(this->spec().name, options, "raised"),
         seed_pending_(static_cast<std::size_t>(num_envs), 1) {
     python_ = std::make_unique<PythonSide>(std::move(batch), Count(), Dim());
   }
@@ -174,14 +170,13 @@ class PythonEnv final : public BatchEnv {
     std::memcpy(terminated, python_->terminated.data(), n);
     std::memcpy(truncated, python_->truncated.data(), n);
     if (py::len(errors) == 0) {
-      consecutive_errors_ = 0;
+      faults_.Succeeded();
     } else {
       for (const py::handle item : errors) {
         const auto pair = item.cast<py::tuple>();
-        Fault(pair[0].cast<int>(), "step", pair[1].cast<std::string>());
+        faults_.Fault(pair[0].cast<int>(), "step", pair[1].cast<std::string>());
       }
-      ++consecutive_errors_;
-      CheckConsecutive();
+      faults_.FailedInARow();
     }
     if (!auto_reset) return;
     for (std::size_t e = 0; e < n; ++e) {
@@ -191,7 +186,7 @@ class PythonEnv final : public BatchEnv {
     }
   }
 
-  std::int64_t env_errors() const override { return env_errors_; }
+  std::int64_t env_errors() const override { return faults_.count(); }
 
  private:
   std::size_t Count() const { return static_cast<std::size_t>(num_envs()); }
@@ -213,54 +208,16 @@ class PythonEnv final : public BatchEnv {
                        FormatPythonError(error));
       }
       if (failure.is_none()) break;
-      Fault(i, "reset", failure.cast<std::string>());
-      ++consecutive_errors_;
-      CheckConsecutive();
+      faults_.Fault(i, "reset", failure.cast<std::string>());
+      faults_.FailedInARow();
     }
     std::memcpy(obs_row, static_cast<const float*>(python_->obs.data()) + e * Dim(),
                 Dim() * sizeof(float));
   }
 
-  std::string Where(int i) const {
-    return spec().name + " env " + std::to_string(i) +
-           (options_.rank >= 0 ? " on actor rank " + std::to_string(options_.rank) : "");
-  }
-
-  void Fault(int i, const char* call, const std::string& traceback) {
-    ++env_errors_;
-    last_fault_ = Where(i) + " raised in " + call + "():\n" + traceback;
-    if (env_errors_ <= kTracebacksPrinted) {
-      const bool in_step = std::strcmp(call, "step") == 0;
-      std::fprintf(stderr,
-                   "[colony] env error %lld: %s raised in %s(); %s (%lld in a row; "
-                   "--max-env-errors %lld ends the run)%s:\n%s",
-                   static_cast<long long>(env_errors_), Where(i).c_str(), call,
-                   in_step ? "the step is reported as terminated with reward 0 and the env reset"
-                           : "the reset is retried",
-                   static_cast<long long>(consecutive_errors_ + 1),
-                   static_cast<long long>(options_.max_consecutive_errors),
-                   env_errors_ == kTracebacksPrinted ? "; later tracebacks are not printed" : "",
-                   traceback.c_str());
-    } else if (env_errors_ % kReportEvery == 0) {
-      std::fprintf(stderr, "[colony] %s: %lld env errors so far\n", Where(i).c_str(),
-                   static_cast<long long>(env_errors_));
-    }
-  }
-
-  void CheckConsecutive() {
-    if (consecutive_errors_ < options_.max_consecutive_errors) return;
-    throw EnvFault(std::to_string(consecutive_errors_) +
-                   " consecutive environment steps or resets raised (--max-env-errors " +
-                   std::to_string(options_.max_consecutive_errors) + "); the last: " +
-                   last_fault_);
-  }
-
-  const EnvOptions options_;
+  FaultLog faults_;
   std::unique_ptr<PythonSide> python_;
   std::vector<std::uint8_t> seed_pending_;  // [E]: next reset passes a seed
-  std::int64_t env_errors_ = 0;
-  std::int64_t consecutive_errors_ = 0;     // steps (or resets) in a row that raised
-  std::string last_fault_;
 };
 
 }  // namespace
