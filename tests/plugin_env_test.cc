@@ -124,6 +124,24 @@ TEST(PluginEnv, FailureCutsTheEpisodeResetsAndCounts) {
   EXPECT_EQ(core->env_errors(), 11);
 }
 
+// A message left by a step that returned 0 (an ABI violation) is cleared, so a later failure of
+// another env does not report this one as failed too.
+TEST(PluginEnv, AMessageWithoutAFailureIsNotCountedLater) {
+  auto core = MakeBatchEnv(kCounter + ":fail_every=3,fail_env=0,chatty_env=1", 2,
+                           {.rank = 0, .max_consecutive_errors = 5});
+  std::vector<float> obs(2), rewards(2);
+  std::vector<std::uint8_t> terminated(2), truncated(2);
+  const std::vector<std::int64_t> actions = {0, 0};
+  for (int i = 0; i < 2; ++i) core->Reset(i, &obs[static_cast<std::size_t>(i)]);
+  for (int t = 0; t < 3; ++t) {
+    core->Step(actions.data(), /*auto_reset=*/true, obs.data(), rewards.data(),
+               terminated.data(), truncated.data());
+  }
+  EXPECT_EQ(core->env_errors(), 1) << "only env 0 failed, at its 3rd step";
+  EXPECT_EQ(terminated, (std::vector<std::uint8_t>{1, 0}));
+  EXPECT_EQ(obs, (std::vector<float>{0, 3}));
+}
+
 TEST(PluginEnv, ConsecutiveFailuresEndTheRunWithTheMessage) {
   auto core = MakeBatchEnv(kCounter + ":fail_every=1", 1, {.rank = 3, .max_consecutive_errors = 3});
   float obs = 0, reward = 0;

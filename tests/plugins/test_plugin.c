@@ -5,7 +5,8 @@
  * steps. Parameters (integers): length (10); fail_every=N: env i's step fails on each N-th step
  * it takes (counted since create, across episodes; 0 = never); fail_env=K: only env K fails
  * (-1: all); fail_reset=1: every reset fails; batch_fail=1: step fails for the whole batch;
- * silent=1: failures write no message (an ABI violation); bad_spec=1: num_actions 0.
+ * silent=1: failures write no message (an ABI violation); chatty_env=K: env K writes a message
+ * on its first step without failing (an ABI violation too); bad_spec=1: num_actions 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +16,14 @@
 
 typedef struct {
   int32_t num_envs;
-  long long length, fail_every, fail_env, fail_reset, batch_fail, silent;
+  long long length, fail_every, fail_env, fail_reset, batch_fail, silent, chatty_env;
   long long* in_episode; /* [num_envs] */
   long long* total;      /* [num_envs] */
 } Counters;
 
 static void* Create(int32_t num_envs, const ColonyEnvParamV1* params, int32_t num_params,
                     ColonyEnvSpecV1* spec, char* error) {
-  Counters c = {num_envs, 10, 0, -1, 0, 0, 0, NULL, NULL};
+  Counters c = {num_envs, 10, 0, -1, 0, 0, 0, -1, NULL, NULL};
   long long bad_spec = 0;
   for (int32_t i = 0; i < num_params; ++i) {
     long long* slot = NULL;
@@ -32,6 +33,7 @@ static void* Create(int32_t num_envs, const ColonyEnvParamV1* params, int32_t nu
     if (strcmp(params[i].key, "fail_reset") == 0) slot = &c.fail_reset;
     if (strcmp(params[i].key, "batch_fail") == 0) slot = &c.batch_fail;
     if (strcmp(params[i].key, "silent") == 0) slot = &c.silent;
+    if (strcmp(params[i].key, "chatty_env") == 0) slot = &c.chatty_env;
     if (strcmp(params[i].key, "bad_spec") == 0) slot = &bad_spec;
     char* end = NULL;
     if (slot == NULL) {
@@ -90,6 +92,9 @@ static int32_t Step(void* handle, const int64_t* actions, float* obs, float* rew
     rewards[i] = 1;
     terminated[i] = c->in_episode[i] >= c->length;
     truncated[i] = 0;
+    if (c->chatty_env == i && c->total[i] == 1) {
+      snprintf(errors + (size_t)i * COLONY_ENV_ERROR_SIZE, COLONY_ENV_ERROR_SIZE, "just saying");
+    }
     if (c->fail_every > 0 && c->total[i] % c->fail_every == 0 &&
         (c->fail_env < 0 || c->fail_env == i)) {
       ++failed;

@@ -220,6 +220,11 @@ class PluginEnv final : public BatchEnv {
     }
     if (failed == 0) {
       faults_.Succeeded();
+      // A message beside a return of 0 breaks the ABI; clear it, or a later failure of another
+      // env would report this env as failed too. One byte read per env.
+      for (std::size_t e = 0; e < Count(); ++e) {
+        if (ErrorRow(e)[0] != '\0') std::memset(ErrorRow(e), 0, kErrorSize);
+      }
     } else {
       HandleFailures(failed, obs, rewards, terminated, truncated);
     }
