@@ -1,6 +1,7 @@
 // BatchEnv's shared parts and the one-env view Env; see env.h for the contracts.
 #include "common/env/env.h"
 
+#include <cctype>
 #include <utility>
 
 #include "common/base/check.h"
@@ -69,6 +70,20 @@ std::vector<float> Env::SetState(std::span<const double> state) {
   core_->SetState(0, state, obs.data());
   running_ = true;
   return obs;
+}
+
+bool IsIdentifierChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+std::string::size_type ParamsColon(const std::string& text, std::string::size_type from) {
+  for (auto colon = text.find(':', from); colon != std::string::npos;
+       colon = text.find(':', colon + 1)) {
+    auto end = colon + 1;
+    while (end < text.size() && IsIdentifierChar(text[end])) ++end;
+    if (end > colon + 1 && end < text.size() && text[end] == '=') return colon;
+  }
+  return std::string::npos;
 }
 
 }  // namespace colony::env

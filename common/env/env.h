@@ -152,4 +152,13 @@ class Env {
 // "action: expected an integer in [0, 2), got 5" unless 0 <= action < num_actions.
 void CheckAction(const EnvSpec& spec, std::int64_t action);
 
+// A letter, digit or '_'.
+bool IsIdentifierChar(char c);
+
+// Where the parameters of an external environment's text start ("gym:ID:k=v",
+// "plugin:PATH.so:k=v"): the first ':' at or after `from` that is followed by `identifier=`;
+// npos if none. Ids, module names and paths may contain ':' anywhere else, and a parameter
+// value ("label=\"a:b\"") only after it.
+std::string::size_type ParamsColon(const std::string& text, std::string::size_type from = 0);
+
 }  // namespace colony::env

@@ -30,22 +30,6 @@ struct ParsedText {
   std::vector<std::pair<std::string, std::string>> params;
 };
 
-bool IsIdentifierChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
-
-// The first ':' followed by `identifier=`: where the parameters start. A path may contain ':'
-// anywhere else.
-std::string::size_type ParamsColon(const std::string& text) {
-  for (auto colon = text.find(':'); colon != std::string::npos;
-       colon = text.find(':', colon + 1)) {
-    auto end = colon + 1;
-    while (end < text.size() && IsIdentifierChar(text[end])) ++end;
-    if (end > colon + 1 && end < text.size() && text[end] == '=') return colon;
-  }
-  return std::string::npos;
-}
-
 ParsedText Parse(const std::string& text) {
   const std::string rest = text.substr(std::strlen("plugin:"));
   const auto colon = ParamsColon(rest);

@@ -28,10 +28,6 @@ struct ParsedText {
   bool has_params = false;
 };
 
-bool IsIdentifierChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
-
 // `name` is a Python identifier, or with `dotted` a dotted module path ("pkg.envs").
 bool IsPythonName(const std::string& name, bool dotted) {
   bool at_start = true;
@@ -46,19 +42,6 @@ bool IsPythonName(const std::string& name, bool dotted) {
     at_start = false;
   }
   return !at_start;
-}
-
-// Where the parameters start: the first ':' at or after `from` that is followed by
-// `identifier=`. Ids and module names never contain that; a parameter value may contain ':'
-// ("label=\"a:b\"") but only after it.
-std::string::size_type ParamsColon(const std::string& text, std::string::size_type from) {
-  for (auto colon = text.find(':', from); colon != std::string::npos;
-       colon = text.find(':', colon + 1)) {
-    auto end = colon + 1;
-    while (end < text.size() && IsIdentifierChar(text[end])) ++end;
-    if (end > colon + 1 && end < text.size() && text[end] == '=') return colon;
-  }
-  return std::string::npos;
 }
 
 // "gym:ID[:params]" or "py:MODULE:FUNCTION[:params]" (IsPythonEnvName holds) -> its parts.
