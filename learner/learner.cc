@@ -26,11 +26,37 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
                  Collective* collective)
     : policy_(std::move(policy)),
       loss_config_(config.loss),
+      epochs_(config.epochs),
       collective_(collective),
       optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
       return_mean_square_(std::nan("")) {}
 
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
+  LossConfig config = loss_config_;
+  double return_rms = 1.0;
+  if (config.normalize_returns && std::isfinite(return_mean_square_)) {
+    return_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
+    config.reward_scale /= return_rms;
+  }
+  // Every pass uses the same reward scale; the statistic moves once per batch. The numbers
+  // reported are the first pass's (its KL and ratios measure the actors' policy lag), the
+  // times are all passes'.
+  UpdateStats stats = Pass(batch, frames, config, return_rms, /*update_return_stats=*/true);
+  stats.return_rms = return_rms;
+  for (std::int64_t pass = 1; pass < epochs_; ++pass) {
+    const UpdateStats more = Pass(batch, frames, config, return_rms, /*update_return_stats=*/false);
+    stats.forward_s += more.forward_s;
+    stats.backward_s += more.backward_s;
+    stats.allreduce_s += more.allreduce_s;
+    stats.optimizer_s += more.optimizer_s;
+  }
+  policy_->set_version(policy_->version() + 1);
+  stats.version = policy_->version();
+  return stats;
+}
+
+UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const LossConfig& config,
+                          double return_rms, bool update_return_stats) {
   UpdateStats stats;
   const std::int64_t steps = batch.steps();
 
@@ -41,15 +67,9 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   const auto bootstrap = out.values[steps];
   LossBatch loss_batch{batch.actions, batch.behaviour_logits, batch.rewards, batch.terminated,
                        batch.truncated, batch.truncation_values};
-  LossConfig config = loss_config_;
-  double return_rms = 1.0;
-  if (config.normalize_returns && std::isfinite(return_mean_square_)) {
-    return_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
-    config.reward_scale /= return_rms;
-  }
   const LossOutput loss = ImpalaLoss(logits, values, bootstrap, loss_batch, config);
   stats.forward_s = SecondsSince(clock);
-  if (config.normalize_returns) {
+  if (config.normalize_returns && update_return_stats) {
     // This batch's mean v_s^2 back in reward units, averaged over learners: the statistic (and
     // so the next update's scale) must be the same number on every learner.
     const double unscaled = loss.target_mean_square * return_rms * return_rms;
@@ -81,13 +101,13 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
 
   clock = std::chrono::steady_clock::now();
   const Optimizer::StepInfo step = optimizer_.Step(frames);
-  policy_->set_version(policy_->version() + 1);
   stats.optimizer_s = SecondsSince(clock);
 
   stats.total_loss = loss.total.item<double>();
   stats.policy_loss = loss.policy;
   stats.baseline_loss = loss.baseline;
   stats.entropy = loss.entropy;
+  stats.entropy_weight = loss.entropy_weight;
   stats.mean_rho = loss.mean_rho;
   stats.kl = loss.kl;
   stats.rho_clip_fraction = loss.rho_clip_fraction;
@@ -95,10 +115,8 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   stats.advantage_mean = loss.advantage_mean;
   stats.advantage_std = loss.advantage_std;
   stats.explained_variance = loss.explained_variance;
-  stats.return_rms = return_rms;
   stats.learning_rate = step.learning_rate;
   stats.grad_norm = step.grad_norm;
-  stats.version = policy_->version();
   return stats;
 }
 

@@ -6,7 +6,7 @@
 //
 // Flow: unroll the T+1 observations from the actor's initial memory -> V-trace loss on the
 // first T -> backward -> (with several learners) all-reduce the flat gradient buffer and
-// average -> clip, optimiser step. With --normalize-returns, rewards are divided by a running
+// average -> clip, optimiser step; --epochs N repeats that N times on the same batch. With --normalize-returns, rewards are divided by a running
 // RMS of the value targets; the batch's share of that statistic is all-reduced too, so every
 // learner holds the same number and applies the same update. The same code serves `colony train --serial` (no
 // collective) and the distributed learner ranks.
@@ -28,6 +28,9 @@ struct UpdateStats {
   double policy_loss = 0;
   double baseline_loss = 0;
   double entropy = 0;
+  // The entropy bonus's weight in this update: --entropy-cost + --entropy-per-advantage x the
+  // batch's advantage std.
+  double entropy_weight = 0;
   double mean_rho = 0;
   // Diagnostics (learner/loss.h says what each is): KL(mu || pi), the fractions of importance
   // ratios clipped by rho_bar and (appo) of clipped surrogate terms, the V-trace advantages'
@@ -61,8 +64,14 @@ class Learner {
   Optimizer& optimizer() { return optimizer_; }
 
  private:
+  // One optimiser step on `batch` (unroll, loss, backward, all-reduce, step), with rewards
+  // already divided by `return_rms` in `config`; the version is the caller's.
+  UpdateStats Pass(const Trajectory& batch, std::int64_t frames, const LossConfig& config,
+                   double return_rms, bool update_return_stats);
+
   std::shared_ptr<Policy> policy_;
   LossConfig loss_config_;
+  std::int64_t epochs_;
   Collective* collective_;
   Optimizer optimizer_;
   // Running mean of v_s^2 in reward units (before normalisation); NaN before the first update.

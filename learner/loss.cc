@@ -63,7 +63,9 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
   const auto baseline_loss = 0.5 * (targets.vs - values).pow(2).mean();
   const auto entropy = -(log_pi.exp() * log_pi).sum(-1).mean();
 
-  out.total = policy_loss + config.baseline_cost * baseline_loss - config.entropy_cost * entropy;
+  out.entropy_weight =
+      config.entropy_cost + config.entropy_per_advantage * advantage_std.item<double>();
+  out.total = policy_loss + config.baseline_cost * baseline_loss - out.entropy_weight * entropy;
   out.policy = policy_loss.item<double>();
   out.baseline = baseline_loss.item<double>();
   out.entropy = entropy.item<double>();

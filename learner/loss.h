@@ -33,7 +33,9 @@ struct LossOutput {
   torch::Tensor total;  // scalar, differentiable
   double policy = 0;    // mean -log pi(a) * advantage
   double baseline = 0;  // mean 0.5 * (v_s - V)^2
-  double entropy = 0;   // mean entropy of pi (the bonus is -entropy_cost * entropy)
+  double entropy = 0;   // mean entropy of pi (the bonus is -entropy_weight * entropy)
+  // entropy_cost + entropy_per_advantage * advantage_std: the bonus's weight in this batch.
+  double entropy_weight = 0;
   double mean_rho = 0;  // mean unclipped importance weight: 1 when on-policy
   // Mean over samples of KL(mu || pi) = sum_a mu(a) (log mu(a) - log pi(a)): how far the learner
   // has moved from the policy that acted.

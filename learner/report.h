@@ -36,6 +36,7 @@ inline void AddUpdateStats(MetricsRecord& record, const UpdateStats& last) {
       .Add("policy_loss", last.policy_loss)
       .Add("baseline_loss", last.baseline_loss)
       .Add("entropy", last.entropy)
+      .Add("entropy_weight", last.entropy_weight)
       .Add("mean_rho", last.mean_rho)
       .Add("kl", last.kl)
       .Add("rho_clip_fraction", last.rho_clip_fraction)

@@ -74,7 +74,38 @@ TEST(Learner, UpdateChangesWeightsAndBumpsTheVersion) {
   EXPECT_TRUE(std::isfinite(stats.total_loss));
   EXPECT_GT(stats.grad_norm, 0.0);
   EXPECT_NEAR(stats.mean_rho, 1.0, 1e-5) << "the actor acted with these very weights";
+  EXPECT_GT(stats.advantage_std, 0.0);
+  EXPECT_NEAR(stats.entropy_weight,
+              config.loss.entropy_cost + config.loss.entropy_per_advantage * stats.advantage_std,
+              1e-12);
   EXPECT_FALSE(policy->flat_parameters().equal(before));
+}
+
+// --epochs N is N optimiser steps on one batch: the same weights as N updates on that batch
+// (return normalisation off, so nothing else differs), but one version.
+TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
+  torch::manual_seed(6);
+  auto policy = PolicyFor("RepeatPrevious:k=2", "gtrxl");
+  auto twin = PolicyFor("RepeatPrevious:k=2", "gtrxl");
+  twin->flat_parameters().copy_(policy->flat_parameters());
+  Actor actor("RepeatPrevious:k=2", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.loss.normalize_returns = false;
+  TrainConfig three_epochs = config;
+  three_epochs.epochs = 3;
+  Learner learner(policy, three_epochs, /*collective=*/nullptr);
+  Learner one_pass(twin, config, /*collective=*/nullptr);
+
+  const UpdateStats stats = learner.Update(batch, /*frames=*/64);
+  EXPECT_EQ(stats.version, 1) << "one batch, one version however many passes";
+  EXPECT_NEAR(stats.mean_rho, 1.0, 1e-5) << "the first pass's numbers: on-policy";
+  for (int pass = 0; pass < 3; ++pass) one_pass.Update(batch, /*frames=*/64);
+  EXPECT_EQ(twin->version(), 3);
+  EXPECT_TRUE(torch::allclose(policy->flat_parameters(), twin->flat_parameters(), 1e-6, 1e-7))
+      << "three passes = three updates on the same batch";
+  // A second pass starts off-policy: its ratios are no longer 1.
+  EXPECT_GT(learner.Update(batch, 64).kl, 0.0);
 }
 
 std::string ReadFile(const std::string& path) {
@@ -120,7 +151,7 @@ TEST(SerialTraining, IsDeterministicPerSeedAndWritesTheRunDirectory) {
   const std::string metrics = ReadFile(a.run_dir + "/metrics.jsonl");
   for (const char* key : {"\"frames\":2048", "\"wall_s\":", "\"learner_steps\":64",
                           "\"episode_return_mean\":", "\"episodes\":", "\"fps\":",
-                          "\"policy_lag_max\":1"}) {
+                          "\"policy_lag_max\":1", "\"entropy_weight\":"}) {
     EXPECT_NE(metrics.find(key), std::string::npos) << key << " missing in " << metrics;
   }
   EXPECT_NE(ReadFile(a.run_dir + "/config.json").find("\"unroll\": 8"), std::string::npos);

@@ -224,5 +224,37 @@ TEST(Loss, AdvantageGainCapFloorsTheStd) {
   EXPECT_GT(uncapped.abs().max().item<double>(), 1e-3);  // the comparison has something to compare
 }
 
+// --entropy-per-advantage adds k * (the batch's advantage std) to the entropy bonus's weight:
+// with entropy_cost c the bonus's gradient is (c + k std) times that of a unit bonus.
+TEST(Loss, EntropyWeightFollowsTheAdvantageStd) {
+  EpisodeEndFixture f;
+  LossConfig config;
+  config.algo = "impala";
+  config.baseline_cost = 0.0;
+  auto grad = [&](double cost, double per_advantage, double* weight, double* std_a) {
+    config.entropy_cost = cost;
+    config.entropy_per_advantage = per_advantage;
+    // Non-uniform logits: the entropy's gradient is 0 at the uniform policy.
+    auto logits = torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
+                      .reshape({2, 3, 2})
+                      .requires_grad_(true);
+    const auto out = ImpalaLoss(logits, f.values, f.bootstrap, f.batch, config);
+    out.total.backward();
+    *weight = out.entropy_weight;
+    *std_a = out.advantage_std;
+    return logits.grad();
+  };
+  double weight = 0, std_a = 0;
+  const auto policy_only = grad(0.0, 0.0, &weight, &std_a);
+  EXPECT_EQ(weight, 0.0);
+  const auto unit = grad(1.0, 0.0, &weight, &std_a) - policy_only;  // a unit bonus's gradient
+  EXPECT_EQ(weight, 1.0);
+  ASSERT_GT(unit.abs().max().item<double>(), 1e-3);
+  ASSERT_GT(std_a, 0.0);
+  const auto both = grad(0.01, 0.5, &weight, &std_a) - policy_only;
+  EXPECT_NEAR(weight, 0.01 + 0.5 * std_a, 1e-12);
+  EXPECT_TRUE(torch::allclose(both, unit * (0.01 + 0.5 * std_a), 1e-5, 1e-7));
+}
+
 }  // namespace
 }  // namespace colony
