@@ -261,11 +261,12 @@ TEST(GruGate, StartsNearTheIdentity) {
   const double change = ((gate->forward(x, y) - x).norm() / x.norm()).item<double>();
   EXPECT_LT(change, 0.25);
   // A whole fresh model: the residual stream is mostly the embedding, so outputs are finite and
-  // the first policy is near uniform.
+  // the first policy tries every action (the policy head is not shrunk: docs/learning.md).
   auto policy = MakePolicy(ModelConfig{});
   Memory memory = policy->InitialMemory(8);
   StepOutput s = policy->Step(torch::randn({8, 4}), torch::ones({8}, torch::kBool), memory);
-  EXPECT_LT(s.logits.abs().max().item<double>(), 0.2);
+  EXPECT_TRUE(torch::isfinite(s.logits).all().item<bool>());
+  EXPECT_GT(torch::softmax(s.logits, -1).min().item<double>(), 0.1);
 }
 
 TEST(Gtrxl, GradientsMatchFiniteDifferencesInFloat64) {

@@ -125,9 +125,12 @@ class GtrxlPolicy : public Policy {
     policy_head_ = register_module("policy_head", Dense(c.d_model, c.num_actions, true));
     value_head_ = register_module("value_head", Dense(c.d_model, 1, true));
     {
-      // A near-uniform first policy: every action gets tried before the heads learn.
+      // The policy head keeps Linear's default weights (logits of std ~0.6: every action gets
+      // tried) and no bias. Not shrunk 100x as PPO code often does: the policy's gradient
+      // reaches the shared torso through these weights, and where only the policy needs a
+      // memory (RepeatPrevious: the value cannot predict random cards) a 0.01 head left the
+      // transformer untaught for most of the budget (docs/learning.md).
       torch::NoGradGuard no_grad;
-      policy_head_->weight.mul_(0.01);
       policy_head_->bias.zero_();
     }
     // A buffer, not a parameter: it follows to(device/dtype) but is not trained or saved.

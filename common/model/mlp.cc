@@ -21,7 +21,10 @@ class MlpPolicy : public Policy {
     policy_head_ = register_module("policy_head", torch::nn::Linear(in, c.num_actions));
     value_head_ = register_module("value_head", torch::nn::Linear(in, 1));
     {
-      torch::NoGradGuard no_grad;  // near-uniform first policy, as in the GTrXL
+      // A near-uniform first policy. Unlike the GTrXL's head (common/model/gtrxl.cc), kept at
+      // 0.01: the memoryless baseline has nothing only the policy must find, and with the
+      // default head it reached CartPole's 475 later (docs/learning.md).
+      torch::NoGradGuard no_grad;
       policy_head_->weight.mul_(0.01);
       policy_head_->bias.zero_();
     }
