@@ -51,8 +51,7 @@ TEST(Learning, GtrxlSolvesPluginCartPole) {
 
 // TMaze:length=10 shows a cue only at the first step and asks for it 10 steps later, at the
 // junction: +1 for the cued arm, -1 for the other. A memoryless policy is at chance (0); one with
-// memory reaches +1. (RepeatPrevious is not here: the defaults learn it on some seeds only, see
-// docs/learning.md.)
+// memory reaches +1.
 TEST(Learning, GtrxlRemembersWhereMlpCannot) {
   const SerialResult with_memory = RunSerialTraining(
       LearningRun("tmaze_gtrxl", "TMaze:length=10", "gtrxl", COLONY_MEMORY_FRAMES, 1));
@@ -60,6 +59,19 @@ TEST(Learning, GtrxlRemembersWhereMlpCannot) {
   const SerialResult without = RunSerialTraining(
       LearningRun("tmaze_mlp", "TMaze:length=10", "mlp", COLONY_MEMORY_FRAMES, 1));
   EXPECT_LT(without.episode_return_mean, 0.3) << "a memoryless policy is at chance, 0";
+}
+
+// RepeatPrevious:k=4 (POPGym): at every step, name the suit of the card dealt 3 steps before;
+// +-1/48 per step, so chance is -0.5 and a perfect memory +1. Unlike TMaze, the value function
+// has no use for the memory (future cards are random): only the policy's gradient can teach the
+// transformer to look back, which is what this test guards (docs/learning.md).
+TEST(Learning, GtrxlRepeatsThePreviousCardWhereMlpCannot) {
+  const SerialResult with_memory = RunSerialTraining(
+      LearningRun("repeat_previous_gtrxl", "RepeatPrevious:k=4", "gtrxl", COLONY_CARD_FRAMES, 1));
+  EXPECT_GE(with_memory.episode_return_mean, 0.9) << "after " << with_memory.frames << " frames";
+  const SerialResult without = RunSerialTraining(
+      LearningRun("repeat_previous_mlp", "RepeatPrevious:k=4", "mlp", COLONY_MEMORY_FRAMES, 1));
+  EXPECT_LE(without.episode_return_mean, -0.3) << "a memoryless policy is at chance, -0.5";
 }
 
 }  // namespace
