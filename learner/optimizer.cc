@@ -4,13 +4,24 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace colony {
+namespace {
+
+// Weight of each new gradient norm in their running mean: a time constant of ~20 updates.
+constexpr double kNormMeanRate = 0.05;
+
+}  // namespace
 
 Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerConfig& config,
                      std::int64_t total_frames)
-    : parameters_(std::move(parameters)), config_(config), total_frames_(total_frames) {
+    : parameters_(std::move(parameters)),
+      config_(config),
+      total_frames_(total_frames),
+      mean_norm_(std::nan("")) {
   if (config_.kind == "rmsprop") {
     impl_ = std::make_unique<torch::optim::RMSprop>(
         parameters_, torch::optim::RMSpropOptions(config_.learning_rate)
@@ -41,7 +52,16 @@ Optimizer::StepInfo Optimizer::Step(std::int64_t frames) {
   info.learning_rate = LearningRateAt(frames);
   const double max_norm = config_.grad_clip > 0 ? config_.grad_clip
                                                 : std::numeric_limits<double>::infinity();
-  info.grad_norm = torch::nn::utils::clip_grad_norm_(parameters_, max_norm);
+  info.clip_norm = max_norm;
+  if (config_.grad_clip_ratio > 0 && std::isfinite(mean_norm_)) {
+    info.clip_norm = std::min(max_norm, config_.grad_clip_ratio * mean_norm_);
+  }
+  info.grad_norm = torch::nn::utils::clip_grad_norm_(parameters_, info.clip_norm);
+  // The mean follows the unclipped norms, so a lasting rise (a task starting to be learned)
+  // lifts the limit within ~20 updates.
+  mean_norm_ = std::isfinite(mean_norm_)
+                   ? mean_norm_ + kNormMeanRate * (info.grad_norm - mean_norm_)
+                   : info.grad_norm;
   for (auto& group : impl_->param_groups()) group.options().set_lr(info.learning_rate);
   impl_->step();
   return info;

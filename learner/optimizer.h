@@ -1,5 +1,7 @@
 // The optimiser side of the learner: RMSProp (IMPALA's defaults) or Adam, a learning rate that
-// decays linearly to zero over the frame budget, and gradient-norm clipping.
+// decays linearly to zero over the frame budget, and gradient-norm clipping: at a fixed norm
+// (--grad-clip) and at a multiple of the running mean of recent norms (--grad-clip-ratio). The
+// running mean is not in checkpoints: after a resume the first update is not clipped by it.
 //
 // In: the model's parameters and their gradients (one flat buffer after the all-reduce).
 // Out: updated parameters; the learning rate actually used is reported for the metrics.
@@ -34,6 +36,7 @@ class Optimizer {
   struct StepInfo {
     double learning_rate = 0;
     double grad_norm = 0;  // before clipping
+    double clip_norm = 0;  // the norm it was clipped at this step (inf: none)
   };
   // Clips the gradients, sets the learning rate for `frames` and applies one update.
   StepInfo Step(std::int64_t frames);
@@ -48,6 +51,7 @@ class Optimizer {
   OptimizerConfig config_;
   std::int64_t total_frames_;
   std::unique_ptr<torch::optim::Optimizer> impl_;
+  double mean_norm_;  // running mean of the gradient norms before clipping; NaN before the first
 };
 
 }  // namespace colony

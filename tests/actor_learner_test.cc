@@ -14,6 +14,7 @@
 #include "common/env/registry.h"
 #include "launch/train_serial.h"
 #include "learner/learner.h"
+#include "learner/optimizer.h"
 
 namespace colony {
 namespace {
@@ -106,6 +107,36 @@ TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
       << "three passes = three updates on the same batch";
   // A second pass starts off-policy: its ratios are no longer 1.
   EXPECT_GT(learner.Update(batch, 64).kl, 0.0);
+}
+
+// --grad-clip-ratio: a gradient far above the running mean of recent norms is clipped to that
+// multiple of it; the norm reported is the one before clipping, and the first step (no mean
+// yet) and steps near the mean are left alone.
+TEST(Optimizer, GradClipRatioBoundsASpikeByTheRecentNorms) {
+  torch::Tensor weight = torch::zeros({4}, torch::requires_grad());
+  OptimizerConfig config;
+  config.grad_clip = 40.0;
+  config.grad_clip_ratio = 3.0;
+  Optimizer optimizer({weight}, config, /*total_frames=*/0);
+  auto step = [&](double norm) {
+    weight.mutable_grad() = torch::full({4}, norm / 2.0);  // |(n/2, n/2, n/2, n/2)| = n
+    const Optimizer::StepInfo info = optimizer.Step(0);
+    EXPECT_NEAR(info.grad_norm, norm, 1e-4 * norm);
+    return std::make_pair(weight.grad().norm().item<double>(), info.clip_norm);
+  };
+  EXPECT_NEAR(step(5.0).first, 5.0, 1e-4) << "the first step has no mean to compare with";
+  for (int i = 0; i < 150; ++i) EXPECT_NEAR(step(1.0).first, 1.0, 1e-4);
+  // The mean is now 1 + 4 * 0.95^150 = 1.002, so a norm of 30 is clipped to ~3.
+  const auto [after, limit] = step(30.0);
+  EXPECT_NEAR(limit, 3.0, 0.05);
+  EXPECT_NEAR(after, limit, 1e-3);
+  // The fixed clip still applies where it is lower.
+  config.grad_clip_ratio = 0.0;
+  config.grad_clip = 2.0;
+  Optimizer fixed({weight}, config, 0);
+  weight.mutable_grad() = torch::full({4}, 15.0);
+  EXPECT_NEAR(fixed.Step(0).grad_norm, 30.0, 1e-3);
+  EXPECT_NEAR(weight.grad().norm().item<double>(), 2.0, 1e-4);
 }
 
 std::string ReadFile(const std::string& path) {

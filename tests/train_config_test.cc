@@ -49,8 +49,8 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   ASSERT_GT(json.size(), end.size());
   EXPECT_EQ(json.substr(json.size() - end.size()), end) << json;
   // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
-  // ppo_clip, normalize_advantages, normalize_returns, epochs and entropy_per_advantage, issue
-  // 13 max_env_errors; older files simply lack them).
+  // ppo_clip, normalize_advantages, normalize_returns, epochs, entropy_per_advantage and
+  // grad_clip_ratio, issue 13 max_env_errors; older files simply lack them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
       "envs_per_actor", "unroll", "batch", "epochs", "total_frames", "seed", "run_dir",
@@ -60,7 +60,7 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
       "normalize_advantages", "advantage_max_gain", "normalize_returns", "gamma", "rho_bar",
       "c_bar", "lambda", "baseline_cost", "entropy_cost", "entropy_per_advantage",
       "reward_scale", "optimizer", "lr", "rmsprop_alpha", "rmsprop_eps", "momentum",
-      "adam_beta1", "adam_beta2", "adam_eps", "grad_clip", "lr_decay"};
+      "adam_beta1", "adam_beta2", "adam_eps", "grad_clip", "grad_clip_ratio", "lr_decay"};
   std::size_t at = 0;
   for (const std::string& key : keys) {
     const std::size_t found = json.find("\n    \"" + key + "\": ", at);

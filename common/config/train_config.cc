@@ -170,6 +170,9 @@ const std::vector<Setting>& Settings() {
       Real("adam-eps", "adam_eps", FIELD(optimizer.adam_epsilon), 0.0, kInf, "Adam epsilon"),
       Real("grad-clip", "grad_clip", FIELD(optimizer.grad_clip), 0.0, kInf,
            "max gradient L2 norm, 0 = off"),
+      Real("grad-clip-ratio", "grad_clip_ratio", FIELD(optimizer.grad_clip_ratio), 0.0, kInf,
+           "also clip the gradient norm at this multiple of its running mean (~20 updates); "
+           "0 = off"),
       Bool("lr-decay", "lr_decay", FIELD(optimizer.linear_decay),
            "decay the lr linearly to 0 over the budget"),
   };

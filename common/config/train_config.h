@@ -84,6 +84,11 @@ struct OptimizerConfig {
   // halve StatelessCartPole's return (docs/learning.md).
   double adam_epsilon = 1e-5;
   double grad_clip = 40.0;   // max global L2 norm of the gradient; 0 disables
+  // Also clip the norm at this multiple of its running mean (over ~20 updates; 0 disables), so
+  // that a gradient far larger than recent ones (a solved task failing again after a long calm)
+  // moves the weights less. Off: at 3 it prevented one StatelessCartPole fall but slowed the
+  // task on other seeds (docs/learning.md).
+  double grad_clip_ratio = 0.0;
   bool linear_decay = true;  // lr * (1 - frames / total_frames)
 };
 
