@@ -3,6 +3,8 @@
 // Each test is registered as its own CTest (label "slow") so that they run in parallel.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
 
 #include "common/base/files.h"
 #include "launch/train_serial.h"
@@ -49,16 +51,25 @@ TEST(Learning, GtrxlSolvesPluginCartPole) {
   EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
 }
 
+// Trains the GTrXL (`gtrxl_frames`) and the memoryless MLP (COLONY_MEMORY_FRAMES) on `env`,
+// seed 1: the GTrXL must reach `with_memory_min`, the MLP stay at or below `without_max`.
+void ExpectMemoryMatters(const std::string& tag, const std::string& env,
+                         std::int64_t gtrxl_frames, double with_memory_min, double without_max) {
+  const SerialResult with_memory =
+      RunSerialTraining(LearningRun(tag + "_gtrxl", env, "gtrxl", gtrxl_frames, 1));
+  EXPECT_GE(with_memory.episode_return_mean, with_memory_min)
+      << env << ", GTrXL, after " << with_memory.frames << " frames";
+  const SerialResult without =
+      RunSerialTraining(LearningRun(tag + "_mlp", env, "mlp", COLONY_MEMORY_FRAMES, 1));
+  EXPECT_LE(without.episode_return_mean, without_max)
+      << env << ": a memoryless policy stays near chance";
+}
+
 // TMaze:length=10 shows a cue only at the first step and asks for it 10 steps later, at the
 // junction: +1 for the cued arm, -1 for the other. A memoryless policy is at chance (0); one with
 // memory reaches +1.
 TEST(Learning, GtrxlRemembersWhereMlpCannot) {
-  const SerialResult with_memory = RunSerialTraining(
-      LearningRun("tmaze_gtrxl", "TMaze:length=10", "gtrxl", COLONY_MEMORY_FRAMES, 1));
-  EXPECT_GE(with_memory.episode_return_mean, 0.9) << "after " << with_memory.frames << " frames";
-  const SerialResult without = RunSerialTraining(
-      LearningRun("tmaze_mlp", "TMaze:length=10", "mlp", COLONY_MEMORY_FRAMES, 1));
-  EXPECT_LT(without.episode_return_mean, 0.3) << "a memoryless policy is at chance, 0";
+  ExpectMemoryMatters("tmaze", "TMaze:length=10", COLONY_MEMORY_FRAMES, 0.9, 0.3);
 }
 
 // RepeatPrevious:k=4 (POPGym): at every step, name the suit of the card dealt 3 steps before;
@@ -66,12 +77,7 @@ TEST(Learning, GtrxlRemembersWhereMlpCannot) {
 // has no use for the memory (future cards are random): only the policy's gradient can teach the
 // transformer to look back, which is what this test guards (docs/learning.md).
 TEST(Learning, GtrxlRepeatsThePreviousCardWhereMlpCannot) {
-  const SerialResult with_memory = RunSerialTraining(
-      LearningRun("repeat_previous_gtrxl", "RepeatPrevious:k=4", "gtrxl", COLONY_CARD_FRAMES, 1));
-  EXPECT_GE(with_memory.episode_return_mean, 0.9) << "after " << with_memory.frames << " frames";
-  const SerialResult without = RunSerialTraining(
-      LearningRun("repeat_previous_mlp", "RepeatPrevious:k=4", "mlp", COLONY_MEMORY_FRAMES, 1));
-  EXPECT_LE(without.episode_return_mean, -0.3) << "a memoryless policy is at chance, -0.5";
+  ExpectMemoryMatters("repeat_previous", "RepeatPrevious:k=4", COLONY_CARD_FRAMES, 0.9, -0.3);
 }
 
 }  // namespace
