@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/env/registry.h"
+#include "tests/cartpole_reference.h"
 #include "common/env/vector_env.h"
 
 namespace colony::env {
@@ -203,33 +204,6 @@ TEST(PluginEnv, SeedsFixTheEpisodes) {
   for (const float value : a) EXPECT_LT(std::abs(value), 0.05f);
 }
 
-struct RefEpisode {
-  std::vector<double> start;
-  std::vector<std::int64_t> actions;
-};
-
-std::vector<RefEpisode> ReferenceEpisodes() {
-  std::ifstream in(std::string(COLONY_TEST_DATA_DIR) + "/cartpole_reference.txt");
-  EXPECT_TRUE(in.good());
-  std::vector<RefEpisode> episodes;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string kind, word;
-    fields >> kind;
-    if (kind == "episode") episodes.emplace_back();
-    if (kind == "start") {
-      while (fields >> word) episodes.back().start.push_back(std::strtod(word.c_str(), nullptr));
-    }
-    if (kind == "step") {
-      std::int64_t action = 0;
-      fields >> action;
-      episodes.back().actions.push_back(action);
-    }
-  }
-  return episodes;
-}
-
 // The C plugin against the native kernel from the reference episodes' float64 starts (random
 // starts, starts on the termination boundaries, runs to truncation): every observation, reward
 // and flag identical, bit for bit.
@@ -239,13 +213,13 @@ TEST(PluginEnv, ExampleCartPoleRunsTheNativeDynamicsBitForBit) {
   plugin.Reset(/*seed=*/0);
   native.Reset(/*seed=*/0);
   std::int64_t compared = 0;
-  const auto episodes = ReferenceEpisodes();
+  const auto episodes = cartpole_reference::LoadReference();
   ASSERT_GE(episodes.size(), 60u);
   for (const auto& episode : episodes) {
     ASSERT_EQ(plugin.SetState(episode.start), native.SetState(episode.start));
-    for (std::size_t t = 0; t < episode.actions.size(); ++t) {
-      const Transition want = native.Step(episode.actions[t]);
-      const Transition got = plugin.Step(episode.actions[t]);
+    for (std::size_t t = 0; t < episode.steps.size(); ++t) {
+      const Transition want = native.Step(episode.steps[t].action);
+      const Transition got = plugin.Step(episode.steps[t].action);
       for (std::size_t i = 0; i < 4; ++i) {
         ASSERT_EQ(std::bit_cast<std::uint32_t>(got.obs[i]),
                   std::bit_cast<std::uint32_t>(want.obs[i]))

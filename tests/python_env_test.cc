@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/env/registry.h"
+#include "tests/cartpole_reference.h"
 #include "common/env/vector_env.h"
 
 namespace colony::env {
@@ -212,40 +213,13 @@ TEST(PythonEnv, SeedsFixTheEpisodes) {
             std::vector<float>(a.begin() + 4, a.begin() + 8));
 }
 
-struct RefEpisode {
-  std::vector<double> start;
-  std::vector<std::int64_t> actions;
-};
-
-std::vector<RefEpisode> ReferenceEpisodes() {
-  std::ifstream in(std::string(COLONY_TEST_DATA_DIR) + "/cartpole_reference.txt");
-  EXPECT_TRUE(in.good());
-  std::vector<RefEpisode> episodes;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string kind, word;
-    fields >> kind;
-    if (kind == "episode") episodes.emplace_back();
-    if (kind == "start") {
-      while (fields >> word) episodes.back().start.push_back(std::strtod(word.c_str(), nullptr));
-    }
-    if (kind == "step") {
-      std::int64_t action = 0;
-      fields >> action;
-      episodes.back().actions.push_back(action);
-    }
-  }
-  return episodes;
-}
-
 // The real gymnasium CartPole-v1 (gymnasium.make, with its TimeLimit) stepped through the bridge,
 // against the native kernel, from the same float64 start states (the reference episodes of
 // tests/data: random starts, starts on the termination boundaries, two runs to truncation):
 // every observation, reward and flag identical, bit for bit. The py: wrapper only overwrites
 // the start state CartPole's reset drew; the steps are gymnasium's.
 TEST(PythonEnv, GymCartPoleRunsTheNativeDynamicsBitForBit) {
-  const auto episodes = ReferenceEpisodes();
+  const auto episodes = cartpole_reference::LoadReference();
   ASSERT_GE(episodes.size(), 60u);
   std::ostringstream starts;
   starts.precision(17);
@@ -264,9 +238,9 @@ TEST(PythonEnv, GymCartPoleRunsTheNativeDynamicsBitForBit) {
   for (const auto& episode : episodes) {
     const std::vector<float> first = bridged.Reset();
     ASSERT_EQ(first, native.SetState(episode.start));
-    for (std::size_t t = 0; t < episode.actions.size(); ++t) {
-      const Transition want = native.Step(episode.actions[t]);
-      const Transition got = bridged.Step(episode.actions[t]);
+    for (std::size_t t = 0; t < episode.steps.size(); ++t) {
+      const Transition want = native.Step(episode.steps[t].action);
+      const Transition got = bridged.Step(episode.steps[t].action);
       for (std::size_t i = 0; i < 4; ++i) {
         ASSERT_EQ(std::bit_cast<std::uint32_t>(got.obs[i]),
                   std::bit_cast<std::uint32_t>(want.obs[i]))
