@@ -11,7 +11,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <bit>
 #include <vector>
+
+#include "common/env/env.h"
 
 namespace colony::env::cartpole_reference {
 
@@ -67,6 +70,25 @@ inline std::vector<RefEpisode> LoadReference() {
     }
   }
   return episodes;
+}
+
+// Steps `got` and `want` (both already at `episode`'s start) with the episode's actions and
+// asserts every observation bit for bit, reward and flag identical, counting the steps in
+// *compared; wrap calls in ASSERT_NO_FATAL_FAILURE.
+inline void ExpectSameSteps(Env& got, Env& want, const RefEpisode& episode,
+                            std::int64_t* compared) {
+  for (std::size_t t = 0; t < episode.steps.size(); ++t) {
+    const Transition w = want.Step(episode.steps[t].action);
+    const Transition g = got.Step(episode.steps[t].action);
+    for (std::size_t i = 0; i < 4; ++i) {
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(g.obs[i]), std::bit_cast<std::uint32_t>(w.obs[i]))
+          << "step " << t << " obs[" << i << "]";
+    }
+    ASSERT_EQ(g.reward, w.reward);
+    ASSERT_EQ(g.terminated, w.terminated) << "step " << t;
+    ASSERT_EQ(g.truncated, w.truncated) << "step " << t;
+    ++*compared;
+  }
 }
 
 }  // namespace colony::env::cartpole_reference

@@ -238,19 +238,8 @@ TEST(PythonEnv, GymCartPoleRunsTheNativeDynamicsBitForBit) {
   for (const auto& episode : episodes) {
     const std::vector<float> first = bridged.Reset();
     ASSERT_EQ(first, native.SetState(episode.start));
-    for (std::size_t t = 0; t < episode.steps.size(); ++t) {
-      const Transition want = native.Step(episode.steps[t].action);
-      const Transition got = bridged.Step(episode.steps[t].action);
-      for (std::size_t i = 0; i < 4; ++i) {
-        ASSERT_EQ(std::bit_cast<std::uint32_t>(got.obs[i]),
-                  std::bit_cast<std::uint32_t>(want.obs[i]))
-            << "step " << t << " obs[" << i << "]";
-      }
-      ASSERT_EQ(got.reward, want.reward);
-      ASSERT_EQ(got.terminated, want.terminated) << "step " << t;
-      ASSERT_EQ(got.truncated, want.truncated) << "step " << t;
-      ++compared;
-    }
+    ASSERT_NO_FATAL_FAILURE(
+        cartpole_reference::ExpectSameSteps(bridged, native, episode, &compared));
   }
   EXPECT_GT(compared, 1500);
 }
