@@ -7,10 +7,25 @@
 
 namespace colony {
 
+void StepWithActions(env::BatchEnv& env, const ActionDist& dist, const torch::Tensor& actions,
+                     std::vector<float>& box_buffer, float* obs, float* rewards,
+                     std::uint8_t* terminated, std::uint8_t* truncated) {
+  if (!dist.continuous()) {
+    env.Step(actions.data_ptr<std::int64_t>(), /*auto_reset=*/false, obs, rewards, terminated,
+             truncated);
+    return;
+  }
+  const env::EnvSpec& spec = env.spec();
+  box_buffer.resize(static_cast<std::size_t>(env.num_envs() * spec.action_dim));
+  ToEnvUnits(actions, spec.action_low, spec.action_high, box_buffer.data());
+  env.StepBox(box_buffer.data(), /*auto_reset=*/false, obs, rewards, terminated, truncated);
+}
+
 Actor::Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int rank,
              std::shared_ptr<Policy> policy, const env::EnvOptions& env_options)
     : env_(env::MakeBatchEnv(env_name, num_envs, env_options)),
       policy_(std::move(policy)),
+      dist_(policy_->config()),
       generator_(at::detail::createCPUGenerator(
           env::DeriveEnvSeed(seed, static_cast<std::uint64_t>(rank), /*index=*/~0ULL))),
       memory_(policy_->InitialMemory(num_envs)),
@@ -22,23 +37,19 @@ Actor::Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int 
       running_return_(num_envs, 0.0),
       running_length_(num_envs, 0) {
   const auto& spec = env_->spec();
-  COLONY_CHECK(spec.obs_dim == policy_->config().obs_dim &&
-               spec.num_actions == policy_->config().num_actions)
-      << "policy built for obs_dim " << policy_->config().obs_dim << " and "
-      << policy_->config().num_actions << " actions, environment " << spec.name << " has "
-      << spec.obs_dim << " and " << spec.num_actions;
+  const env::PolicyShape shape = env::PolicyShapeOf(spec);
+  const ModelConfig& model = policy_->config();
+  COLONY_CHECK(shape.obs_dim == model.obs_dim && shape.outputs == model.num_actions &&
+               shape.actions == model.actions)
+      << "policy built for obs_dim " << model.obs_dim << ", " << model.num_actions
+      << " outputs, actions " << model.actions << "; environment " << spec.name << " needs "
+      << shape.obs_dim << ", " << shape.outputs << ", " << shape.actions;
   float* obs = obs_.data_ptr<float>();
   for (int i = 0; i < num_envs; ++i) {
     env_->Seed(i, env::DeriveEnvSeed(seed, static_cast<std::uint64_t>(rank),
                                      static_cast<std::uint64_t>(i)));
     env_->Reset(i, obs + i * spec.obs_dim);
   }
-}
-
-torch::Tensor Actor::SampleActions(const torch::Tensor& logits) {
-  const auto probs = torch::softmax(logits, /*dim=*/-1);
-  return torch::multinomial(probs, /*num_samples=*/1, /*replacement=*/true, generator_)
-      .squeeze(-1);
 }
 
 torch::Tensor Actor::TruncationValues(const std::vector<std::int64_t>& envs) {
@@ -54,12 +65,14 @@ Trajectory Actor::Rollout(std::int64_t steps, const std::function<void()>& befor
   Trajectory out;
   out.obs = torch::empty({steps + 1, num_envs, obs_dim});
   out.first = torch::empty({steps + 1, num_envs}, torch::kBool);
-  out.actions = torch::empty({steps, num_envs}, torch::kLong);
+  out.actions = dist_.continuous()
+                    ? torch::empty({steps, num_envs, dist_.action_dim()})
+                    : torch::empty({steps, num_envs}, torch::kLong);
   out.rewards = torch::empty({steps, num_envs});
   out.terminated = torch::empty({steps, num_envs}, torch::kBool);
   out.truncated = torch::empty({steps, num_envs}, torch::kBool);
   out.truncation_values = torch::zeros({steps, num_envs});
-  out.behaviour_logits = torch::empty({steps, num_envs, env_->spec().num_actions});
+  out.behaviour_logits = torch::empty({steps, num_envs, dist_.outputs()});
   out.policy_version = torch::empty({steps, num_envs}, torch::kLong);
   out.initial_memory = memory_.Clone();
 
@@ -72,13 +85,12 @@ Trajectory Actor::Rollout(std::int64_t steps, const std::function<void()>& befor
     out.obs[t].copy_(obs_);
     out.first[t].copy_(first_);
     const StepOutput step = policy_->Step(obs_, first_, memory_);
-    const torch::Tensor actions = SampleActions(step.logits);
+    const torch::Tensor actions = dist_.Sample(step.logits, generator_);
     out.actions[t].copy_(actions);
     out.behaviour_logits[t].copy_(step.logits);
     out.policy_version[t].fill_(policy_->version());
 
-    env_->Step(actions.data_ptr<std::int64_t>(), /*auto_reset=*/false, obs, rewards, terminated,
-               truncated);
+    StepWithActions(*env_, dist_, actions, box_actions_, obs, rewards, terminated, truncated);
     out.rewards[t].copy_(rewards_);
     out.terminated[t].copy_(terminated_.to(torch::kBool));
     out.truncated[t].copy_(truncated_.to(torch::kBool));

@@ -20,12 +20,20 @@
 
 #include "common/env/env.h"
 #include "common/env/vector_env.h"  // EpisodeStats
+#include "common/model/action_dist.h"
 #include "common/model/policy.h"
 #include "common/wire/trajectory.h"
 
 namespace colony {
 
 using env::EpisodeStats;  // {env_index, episode_return, length}
+
+// Steps every env of `env` (without auto-reset) with `actions`, one per env as `dist` samples
+// them: integer actions as they are, Box actions mapped into the environment's bounds
+// (ToEnvUnits) through `box_buffer` (resized as needed).
+void StepWithActions(env::BatchEnv& env, const ActionDist& dist, const torch::Tensor& actions,
+                     std::vector<float>& box_buffer, float* obs, float* rewards,
+                     std::uint8_t* terminated, std::uint8_t* truncated);
 
 class Actor {
  public:
@@ -51,13 +59,14 @@ class Actor {
   std::int64_t env_errors() const { return env_->env_errors(); }
 
  private:
-  torch::Tensor SampleActions(const torch::Tensor& logits);
   // Value of each listed env's last observation (in obs_), on a copy of its memory.
   torch::Tensor TruncationValues(const std::vector<std::int64_t>& envs);
 
   std::unique_ptr<env::BatchEnv> env_;
   std::shared_ptr<Policy> policy_;
+  ActionDist dist_;
   torch::Generator generator_;
+  std::vector<float> box_actions_;  // Box: the sampled actions in the environment's units
   Memory memory_;
   torch::Tensor obs_;    // [E, obs_dim] float32, the environments write here
   torch::Tensor first_;  // [E] bool

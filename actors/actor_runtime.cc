@@ -181,8 +181,10 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
 
   const auto probe = env::MakeBatchEnv(config.env, 1);
   ModelConfig model = config.model;
-  model.obs_dim = probe->spec().obs_dim;
-  model.num_actions = probe->spec().num_actions;
+  const env::PolicyShape shape = env::PolicyShapeOf(probe->spec());
+  model.obs_dim = shape.obs_dim;
+  model.num_actions = shape.outputs;
+  model.actions = shape.actions;
   auto policy = MakePolicy(model);
   Actor actor(config.env, static_cast<int>(config.envs_per_actor),
               static_cast<std::uint64_t>(config.seed), layout.rank(), policy,

@@ -69,8 +69,8 @@ int RunList(int argc, char** argv) {
                   static_cast<long long>(param.default_value), range.c_str(),
                   param.help.c_str());
     }
-    std::printf("  obs float32 %s, actions Discrete(%lld), episode limit %lld%s\n",
-                ShapeText(spec.obs_shape).c_str(), static_cast<long long>(spec.num_actions),
+    std::printf("  obs float32 %s, actions %s, episode limit %lld%s\n",
+                ShapeText(spec.obs_shape).c_str(), env::ActionSpaceText(spec).c_str(),
                 static_cast<long long>(spec.max_episode_steps),
                 info.params.empty() ? "" : " (with defaults)");
     if (!spec.state_names.empty()) {
@@ -89,7 +89,8 @@ int RunList(int argc, char** argv) {
       "  your factory: MODULE.FUNCTION(key=value, ...) returns one Gymnasium environment; "
       "MODULE is searched in $COLONY_PYTHONPATH, the working directory and the venv\n"
       "  (both) obs Box, Discrete, MultiDiscrete, MultiBinary, Dict/Tuple of these, flattened "
-      "to float32; actions Discrete; packages from the venv in $COLONY_VENV "
+      "to float32; actions Discrete, MultiDiscrete, Box (a Gaussian); packages from the venv in "
+      "$COLONY_VENV "
       "(docs/environments.md)\n"
       "plugin:PATH.so[:key=value,...]\n"
       "  your simulator as a shared library implementing the C ABI of "
@@ -115,10 +116,10 @@ int RunSpec(int argc, char** argv) {
   }
   const env::Env environment = MakeEnvForFlag(env_name);
   const env::EnvSpec& spec = environment.spec();
-  std::printf("%s\n  obs float32 %s (%lld floats per observation), actions Discrete(%lld), "
+  std::printf("%s\n  obs float32 %s (%lld floats per observation), actions %s, "
               "episode limit %s\n",
               spec.name.c_str(), ShapeText(spec.obs_shape).c_str(),
-              static_cast<long long>(spec.obs_dim), static_cast<long long>(spec.num_actions),
+              static_cast<long long>(spec.obs_dim), env::ActionSpaceText(spec).c_str(),
               spec.max_episode_steps > 0 ? std::to_string(spec.max_episode_steps).c_str()
                                          : "none known");
   for (const auto& line : spec.details) std::printf("  %s\n", line.c_str());

@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "actors/actor.h"  // StepWithActions
 #include "common/base/flags.h"
 #include "common/base/json.h"
 #include "common/env/registry.h"
 #include "common/env/rng.h"
+#include "common/model/action_dist.h"
 #include "common/model/policy.h"
 #include "common/model/safetensors.h"
 #include "learner/checkpoint.h"
@@ -127,14 +129,20 @@ int RunEvalCommand(int argc, char** argv) {
   }
   Policy& policy = *loaded.policy;
   const env::EnvSpec& spec = env->spec();
-  if (spec.obs_dim != policy.config().obs_dim || spec.num_actions != policy.config().num_actions) {
-    std::fprintf(stderr, "colony eval: %s: the model takes %lld observations and %lld actions, "
-                 "%s has %lld and %lld\n", checkpoint.c_str(),
-                 static_cast<long long>(policy.config().obs_dim),
-                 static_cast<long long>(policy.config().num_actions), spec.name.c_str(),
-                 static_cast<long long>(spec.obs_dim), static_cast<long long>(spec.num_actions));
+  const env::PolicyShape shape = env::PolicyShapeOf(spec);
+  const ModelConfig& model = policy.config();
+  if (shape.obs_dim != model.obs_dim || shape.outputs != model.num_actions ||
+      shape.actions != model.actions) {
+    std::fprintf(stderr, "colony eval: %s: the model takes %lld observations and has %lld action "
+                 "outputs (%s); %s needs %lld and %lld (%s: %s)\n", checkpoint.c_str(),
+                 static_cast<long long>(model.obs_dim), static_cast<long long>(model.num_actions),
+                 model.actions.c_str(), spec.name.c_str(), static_cast<long long>(shape.obs_dim),
+                 static_cast<long long>(shape.outputs), env::ActionSpaceText(spec).c_str(),
+                 shape.actions.c_str());
     return 2;
   }
+  const ActionDist dist(model);
+  std::vector<float> box_actions;
 
   // Env i plays episodes i, i + E, i + 2E, ... < N: a fixed share each, so short episodes
   // finishing first do not bias the sample.
@@ -161,13 +169,9 @@ int RunEvalCommand(int argc, char** argv) {
   while (static_cast<std::int64_t>(returns.size()) < episodes) {
     const StepOutput step = policy.Step(obs, first, memory);
     const torch::Tensor actions =
-        greedy ? step.logits.argmax(-1).contiguous()
-               : torch::multinomial(torch::softmax(step.logits, -1), /*num_samples=*/1,
-                                    /*replacement=*/true, generator)
-                     .squeeze(-1)
-                     .contiguous();
-    env->Step(actions.data_ptr<std::int64_t>(), /*auto_reset=*/false, obs_data, rewards.data(),
-              terminated.data(), truncated.data());
+        greedy ? dist.Greedy(step.logits) : dist.Sample(step.logits, generator);
+    StepWithActions(*env, dist, actions, box_actions, obs_data, rewards.data(), terminated.data(),
+                    truncated.data());
     first.zero_();
     bool* first_data = first.data_ptr<bool>();
     for (int i = 0; i < num_envs; ++i) {

@@ -25,6 +25,7 @@ constexpr double kMinReturnRms = 0.01;
 Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
                  Collective* collective)
     : policy_(std::move(policy)),
+      dist_(policy_->config()),
       loss_config_(config.loss),
       epochs_(config.epochs),
       collective_(collective),
@@ -66,7 +67,7 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
   const auto values = out.values.slice(0, 0, steps);
   const auto bootstrap = out.values[steps];
   LossBatch loss_batch{batch.actions, batch.behaviour_logits, batch.rewards, batch.terminated,
-                       batch.truncated, batch.truncation_values};
+                       batch.truncated, batch.truncation_values, &dist_};
   const LossOutput loss = ImpalaLoss(logits, values, bootstrap, loss_batch, config);
   stats.forward_s = SecondsSince(clock);
   if (config.normalize_returns && update_return_stats) {

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "common/config/train_config.h"
+#include "common/model/action_dist.h"
 #include "common/model/policy.h"
 #include "common/wire/trajectory.h"
 #include "learner/collective.h"
@@ -70,6 +71,7 @@ class Learner {
                    double return_rms, bool update_return_stats);
 
   std::shared_ptr<Policy> policy_;
+  ActionDist dist_;
   LossConfig loss_config_;
   std::int64_t epochs_;
   Collective* collective_;

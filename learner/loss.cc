@@ -26,11 +26,13 @@ FoldedRewards FoldEpisodeEnds(const LossBatch& batch, double gamma, double rewar
 LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
                       const torch::Tensor& bootstrap_value, const LossBatch& batch,
                       const LossConfig& config) {
-  const auto log_pi = torch::log_softmax(logits, /*dim=*/-1);
-  const auto log_mu = torch::log_softmax(batch.behaviour_logits.to(logits.dtype()), -1);
-  const auto actions = batch.actions.to(torch::kLong).unsqueeze(-1);
-  const auto log_pi_a = log_pi.gather(-1, actions).squeeze(-1);
-  const auto log_mu_a = log_mu.gather(-1, actions).squeeze(-1);
+  ModelConfig categorical;  // for a batch without a distribution: Discrete over the logits
+  categorical.num_actions = logits.size(-1);
+  const ActionDist fallback(categorical);
+  const ActionDist& dist = batch.dist != nullptr ? *batch.dist : fallback;
+  const auto behaviour_logits = batch.behaviour_logits.to(logits.dtype());
+  const auto log_pi_a = dist.LogProb(logits, batch.actions);
+  const auto log_mu_a = dist.LogProb(behaviour_logits, batch.actions);
   const auto log_rhos = (log_pi_a - log_mu_a).detach();
 
   const FoldedRewards folded = FoldEpisodeEnds(batch, config.gamma, config.reward_scale);
@@ -51,7 +53,7 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
     // The ratio carries the gradient; the clipped branch has none outside [1 - e, 1 + e], so a
     // sample whose ratio has already moved past the clip in the direction its advantage favours
     // stops pulling.
-    const auto ratio = (log_pi_a - log_mu_a.detach()).exp();
+    const auto ratio = (log_pi_a - log_mu_a).exp();
     const auto clipped = ratio.clamp(1.0 - config.ppo_clip, 1.0 + config.ppo_clip);
     policy_loss = -torch::min(ratio * advantages, clipped * advantages).mean();
     out.ppo_clip_fraction =
@@ -61,7 +63,7 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
     out.ppo_clip_fraction = std::nan("");
   }
   const auto baseline_loss = 0.5 * (targets.vs - values).pow(2).mean();
-  const auto entropy = -(log_pi.exp() * log_pi).sum(-1).mean();
+  const auto entropy = dist.Entropy(logits).mean();
 
   out.entropy_weight =
       config.entropy_cost + config.entropy_per_advantage * advantage_std.item<double>();
@@ -72,7 +74,7 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
   out.mean_rho = log_rhos.exp().mean().item<double>();
 
   torch::NoGradGuard no_grad;
-  out.kl = (log_mu.exp() * (log_mu - log_pi.detach())).sum(-1).mean().item<double>();
+  out.kl = dist.Kl(behaviour_logits, logits.detach()).mean().item<double>();
   // By more than 0.1%: on-policy ratios are 1 give or take float rounding, and half of them
   // would otherwise count as clipped.
   out.rho_clip_fraction = (log_rhos.exp() > config.vtrace.rho_bar * (1.0 + 1e-3))

@@ -2,7 +2,8 @@
 // V-trace targets, and an entropy bonus, each with its weight. With LossConfig::algo "appo" the
 // policy term is PPO's clipped surrogate on the same V-trace advantages instead.
 //
-// In:  the learner's unroll outputs (logits [T, B, A], values [T, B], bootstrap value [B] from
+// In:  the learner's unroll outputs (logits [T, B, A]: the policy head's outputs, whatever the
+//      action space, LossBatch::dist; values [T, B], bootstrap value [B] from
 //      the (T+1)-th observation) and what the actors recorded (LossBatch).
 // Out: a scalar loss to backpropagate, its parts and the diagnostics practitioners watch (KL,
 //      clip fractions, advantage statistics, explained variance) as plain numbers.
@@ -16,17 +17,21 @@
 #include <torch/types.h>
 
 #include "common/config/train_config.h"  // LossConfig
+#include "common/model/action_dist.h"
 #include "learner/vtrace.h"
 
 namespace colony {
 
 struct LossBatch {
-  torch::Tensor actions;            // [T, B] int64
-  torch::Tensor behaviour_logits;   // [T, B, A] the acting policy's logits
+  torch::Tensor actions;            // [T, B] int64, or [T, B, D] float32 (Box)
+  torch::Tensor behaviour_logits;   // [T, B, A] the acting policy's head outputs
   torch::Tensor rewards;            // [T, B]
   torch::Tensor terminated;         // [T, B] bool: the episode ended for good at step t
   torch::Tensor truncated;          // [T, B] bool: the episode was cut (time limit) at step t
   torch::Tensor truncation_values;  // [T, B] V(last obs) where truncated, ignored elsewhere
+  // What the logits mean (common/model/action_dist.h); null: one categorical over the last
+  // dimension (Discrete).
+  const ActionDist* dist = nullptr;
 };
 
 struct LossOutput {
@@ -37,8 +42,8 @@ struct LossOutput {
   // entropy_cost + entropy_per_advantage * advantage_std: the bonus's weight in this batch.
   double entropy_weight = 0;
   double mean_rho = 0;  // mean unclipped importance weight: 1 when on-policy
-  // Mean over samples of KL(mu || pi) = sum_a mu(a) (log mu(a) - log pi(a)): how far the learner
-  // has moved from the policy that acted.
+  // Mean over samples of KL(mu || pi) (discrete: sum_a mu(a) (log mu(a) - log pi(a))): how far
+  // the learner has moved from the policy that acted.
   double kl = 0;
   double rho_clip_fraction = 0;  // fraction of samples with pi(a)/mu(a) > rho_bar (by > 0.1%)
   double ppo_clip_fraction = 0;  // appo: fraction with |pi(a)/mu(a) - 1| > ppo_clip; NaN for impala

@@ -32,8 +32,10 @@ enum Extreme : int { kLagExtreme, kChecksumLow, kChecksumHigh, kExtremes };
 ModelConfig ResolveModelConfig(const TrainConfig& config) {
   const auto probe = env::MakeBatchEnv(config.env, /*num_envs=*/1);
   ModelConfig model = config.model;
-  model.obs_dim = probe->spec().obs_dim;
-  model.num_actions = probe->spec().num_actions;
+  const env::PolicyShape shape = env::PolicyShapeOf(probe->spec());
+  model.obs_dim = shape.obs_dim;
+  model.num_actions = shape.outputs;
+  model.actions = shape.actions;
   return model;
 }
 

@@ -80,5 +80,21 @@ TEST(Learning, GtrxlRepeatsThePreviousCardWhereMlpCannot) {
   ExpectMemoryMatters("repeat_previous", "RepeatPrevious:k=4", COLONY_CARD_FRAMES, 0.9, -0.3);
 }
 
+// The same task from the real POPGym package (PyPI `popgym`, installed by launch/setup) through
+// the Gymnasium bridge: gym:popgym-RepeatPreviousEasy-v0 imports popgym to find the id.
+TEST(Learning, GtrxlRepeatsThePopgymCardWhereMlpCannot) {
+  ExpectMemoryMatters("popgym_repeat_previous", "gym:popgym-RepeatPreviousEasy-v0",
+                      COLONY_CARD_FRAMES, 0.9, -0.3);
+}
+
+// A Box action space: Gymnasium's Pendulum-v1 (torque in [-2, 2]) through the bridge, with the
+// diagonal Gaussian head (common/model/action_dist.h). A random policy scores about -1200 per
+// 200-step episode; swinging up and balancing, -150 to -300.
+TEST(Learning, GtrxlSwingsUpGymPendulum) {
+  const SerialResult result = RunSerialTraining(
+      LearningRun("gym_pendulum_gtrxl", "gym:Pendulum-v1", "gtrxl", COLONY_PENDULUM_FRAMES, 1));
+  EXPECT_GE(result.episode_return_mean, -300.0) << "after " << result.frames << " frames";
+}
+
 }  // namespace
 }  // namespace colony

@@ -54,6 +54,55 @@ TEST(PythonEnv, GymCartPoleHasGymnasiumsSpaces) {
   EXPECT_NE(all.find("action space: Discrete(2)"), std::string::npos) << all;
 }
 
+// Box actions arrive in the space's shape and dtype, exactly as the actor mapped them
+// (common/model/action_dist.h's ToEnvUnits does the clipping and scaling, tested there).
+TEST(PythonEnv, GymPendulumHasABoxActionSpace) {
+  const auto env = MakeBatchEnv("gym:Pendulum-v1", 1);
+  EXPECT_EQ(ActionSpaceText(env->spec()), "Box(-2, 2, (1,))");
+  EXPECT_EQ(env->spec().max_episode_steps, 200);
+}
+
+TEST(PythonEnv, BoxActionsReachTheEnvironment) {
+  const auto env = MakeBatchEnv("py:colony_test_envs:echo_actions:box=true", 2);
+  const EnvSpec& spec = env->spec();
+  EXPECT_EQ(spec.num_actions, 0);
+  EXPECT_EQ(spec.action_dim, 2);
+  EXPECT_EQ(spec.action_low, (std::vector<float>{-2, 0}));
+  EXPECT_EQ(spec.action_high, (std::vector<float>{2, 10}));
+  EXPECT_EQ(ActionSpaceText(spec), "Box([-2 0], [2 10], (2,))");
+  const PolicyShape shape = PolicyShapeOf(spec);
+  EXPECT_EQ(shape.outputs, 4);
+  EXPECT_EQ(shape.actions, "box");
+  float obs[4];
+  env->Reset(0, obs);
+  env->Reset(1, obs + 2);
+  const float actions[] = {1.5f, 7.25f, -2.0f, 0.0f};
+  float rewards[2];
+  std::uint8_t terminated[2], truncated[2];
+  env->StepBox(actions, /*auto_reset=*/false, obs, rewards, terminated, truncated);
+  EXPECT_EQ(std::vector<float>(obs, obs + 4), std::vector<float>(actions, actions + 4));
+  EXPECT_EQ(env->env_errors(), 0);
+  const std::int64_t integer[] = {0, 1};
+  EXPECT_THROW(env->Step(integer, false, obs, rewards, terminated, truncated), EnvError);
+}
+
+// A MultiDiscrete action is one integer, the components in mixed radix (last fastest): 5 in
+// MultiDiscrete([2, 3]) is (1, 2), plus the space's start (0, 1).
+TEST(PythonEnv, MultiDiscreteActionsAreMixedRadixIndices) {
+  Env env(MakeBatchEnv("py:colony_test_envs:echo_actions:box=false", 1));
+  EXPECT_EQ(env.spec().num_actions, 6);
+  EXPECT_EQ(env.spec().action_nvec, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(ActionSpaceText(env.spec()), "MultiDiscrete([2 3])");
+  EXPECT_EQ(PolicyShapeOf(env.spec()).actions, "multi_discrete:2,3");
+  env.Reset(1);
+  for (std::int64_t a = 0; a < 6; ++a) {
+    EXPECT_EQ(env.Step(a).obs, (std::vector<float>{static_cast<float>(a / 3),
+                                                   static_cast<float>(a % 3 + 1)}))
+        << "action " << a;
+  }
+  EXPECT_THROW(env.Step(6), EnvError);
+}
+
 // Dict keys in Gymnasium's (sorted) order: cell, flags, pos; Tuple items in order.
 TEST(PythonEnv, DictAndTupleFlattenInTheDocumentedOrder) {
   Env env(MakeBatchEnv("py:colony_test_envs:nested", 1));
@@ -102,11 +151,12 @@ TEST(PythonEnv, BadInputNamesWhatIsAllowed) {
   EXPECT_NE(ErrorOf("gym:CartPol-v1").find("unknown Gymnasium id 'CartPol-v1'; close matches: "
                                            "CartPole-v1"),
             std::string::npos);
-  EXPECT_NE(ErrorOf("gym:Pendulum-v1").find("action space Box(-2.0, 2.0, (1,), float32) is not "
-                                            "supported; supported: Discrete"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf("py:colony_test_envs:box_actions").find("supported: Discrete"),
-            std::string::npos);
+  const std::string int_box = ErrorOf("py:colony_test_envs:integer_box_actions");
+  EXPECT_NE(int_box.find("action space Box(0, 3, (2,), int64) is not supported; supported: "
+                         "Discrete, MultiDiscrete (one categorical per component) "
+                         "and Box of float dtype"),
+            std::string::npos)
+      << int_box;
   const std::string text = ErrorOf("py:colony_test_envs:text_obs");
   EXPECT_NE(text.find("obs: observation space Text("), std::string::npos) << text;
   EXPECT_NE(text.find("supported: Box (any shape"), std::string::npos) << text;

@@ -80,8 +80,10 @@ TEST(WireMalformed, PrefixFaults) {
   s.magic[0] = 'X';
   EXPECT_ERROR(Decode(Build(s)), "bad magic: expected \"CLNY\"");
   s = good;
-  s.version = 2;
-  EXPECT_ERROR(Decode(Build(s)), "format version 2, expected 1");
+  s.version = 1;  // before Box actions: no action_dim in the geometry
+  EXPECT_ERROR(Decode(Build(s)), "format version 1, expected 2");
+  s.version = 3;
+  EXPECT_ERROR(Decode(Build(s)), "format version 3, expected 2");
   s = good;
   s.kind = 2;
   EXPECT_ERROR(Decode(Build(s)), "message kind 2 (weights), expected 1 (trajectory)");
@@ -167,7 +169,7 @@ TEST(WireMalformed, NonFiniteValueInEachFloatField) {
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite truncation value at t=0, column 1");
     tr = MakeRandomTrajectory(kSmall, 6);
     tr.behaviour_logits[1][1][1] = bad;
-    EXPECT_ERROR(Decode(Encoded(tr)), "non-finite behaviour logit at t=1, column 1, action 1");
+    EXPECT_ERROR(Decode(Encoded(tr)), "non-finite behaviour logit at t=1, column 1, output 1");
     tr = MakeRandomTrajectory(kSmall, 6);
     tr.initial_memory.hidden[0][1][1][2] = bad;
     EXPECT_ERROR(Decode(Encoded(tr)), "non-finite initial memory value at column 1 (" + text);
@@ -237,9 +239,9 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
   EXPECT_ERROR(decode_tracked(Build(s)), "tensor table entry 0 name length 65, at most 64");
 
   // Size tags far beyond anything real, patched into an otherwise valid header: the table's
-  // count sits right after the 7 geometry fields, the rank and the sequence number.
+  // count sits right after the 8 geometry fields, the rank and the sequence number.
   Bytes bytes = Build(good);
-  const std::size_t table_count = 16 + 7 * 8 + 4 + 8;
+  const std::size_t table_count = 16 + 8 * 8 + 4 + 8;
   const std::uint64_t huge = std::uint64_t{1} << 62;
   std::memcpy(bytes.data() + table_count, &huge, 8);
   EXPECT_ERROR(decode_tracked(bytes), "tensor table size 4611686018427387904, at most 32");
@@ -252,7 +254,7 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
   s.blobs.resize(1);
   bytes = Build(s);
   // Ends two bytes into the first entry's name.
-  const std::uint32_t short_header = 7 * 8 + 4 + 8 + 8 + 8 + 2;
+  const std::uint32_t short_header = 8 * 8 + 4 + 8 + 8 + 8 + 2;
   std::memcpy(bytes.data() + 8, &short_header, 4);
   EXPECT_ERROR(decode_tracked(bytes), "header ends early, inside tensor table entry 0 name");
 }

@@ -68,7 +68,7 @@ struct Entry {
 
 struct Spec {
   char magic[4] = {'C', 'L', 'N', 'Y'};
-  std::uint32_t version = 1, kind = 1;
+  std::uint32_t version = 2, kind = 1;
   std::vector<std::int64_t> geometry;
   std::int32_t rank = 0;
   std::uint64_t sequence = 0;
@@ -89,8 +89,8 @@ inline std::uint64_t Align8(std::uint64_t n) { return (n + 7) / 8 * 8; }
 inline Spec SpecOf(const Trajectory& tr, const TrajectoryGeometry& g, std::int32_t rank,
             std::uint64_t sequence) {
   Spec s;
-  s.geometry = {g.steps, g.columns, g.obs_dim, g.num_actions,
-                g.memory_layers, g.memory_length, g.memory_width};
+  s.geometry = {g.steps,         g.columns,       g.obs_dim,      g.num_actions,
+                g.memory_layers, g.memory_length, g.memory_width, g.action_dim};
   s.rank = rank;
   s.sequence = sequence;
   const std::pair<const char*, torch::Tensor> tensors[] = {

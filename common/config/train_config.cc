@@ -79,6 +79,7 @@ const std::vector<Setting>& Settings() {
       // From the environment, not flags; recorded so a reader knows the network's shape.
       Int("", "obs_dim", FIELD(model.obs_dim), 1, M::kMaxObsDim, ""),
       Int("", "num_actions", FIELD(model.num_actions), 1, M::kMaxNumActions, ""),
+      Text("", "actions", FIELD(model.actions), ""),
       Int("layers", "layers", FIELD(model.layers), 1, M::kMaxLayers,
           "transformer blocks (mlp: hidden layers)"),
       Int("d-model", "d_model", FIELD(model.d_model), 1, M::kMaxDModel, "model width"),
@@ -272,7 +273,7 @@ void ApplyConfigFile(const std::string& path, Flags& flags) {
     }
     if (setting == nullptr) throw FlagError("--config " + path + ": unknown key '" + key + "'");
     const std::string flag = setting->flag;
-    if (flag.empty()) continue;  // obs_dim, num_actions: from the environment
+    if (flag.empty()) continue;  // obs_dim, num_actions, actions: from the environment
     if (const std::string expected = TypeProblem(*setting, it->value); !expected.empty()) {
       throw FlagError("--config " + path + ": key '" + key + "': expected " + expected +
                       ", got " + JsonTypeName(it->value));

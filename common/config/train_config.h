@@ -95,7 +95,7 @@ struct OptimizerConfig {
 
 struct TrainConfig {
   std::string env = "CartPole-v1";  // registry name with parameters, e.g. RepeatPrevious:k=4
-  ModelConfig model;                // obs_dim and num_actions are filled from the environment
+  ModelConfig model;                // obs_dim, num_actions, actions: from the environment
   std::int64_t envs_per_actor = 8;
   std::int64_t unroll = 32;         // T: steps per trajectory
   std::int64_t batch = 8;           // B: trajectories (env columns) per learner step
@@ -143,7 +143,7 @@ struct TrainConfig {
 void RegisterTrainFlags(Flags& flags, TrainConfig* config);
 
 // Applies a JSON object in config.json's format to the flags RegisterTrainFlags bound: each key
-// sets its setting's flag (obs_dim and num_actions, which come from the environment, are
+// sets its setting's flag (obs_dim, num_actions and actions, which come from the environment, are
 // skipped). Every key and value type is checked before any is applied. Throws FlagError naming
 // the file and the key for an unknown key, a value of the wrong type or out of range, or a file
 // that is not a JSON object.

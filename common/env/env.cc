@@ -1,7 +1,9 @@
 // BatchEnv's shared parts and the one-env view Env; see env.h for the contracts.
 #include "common/env/env.h"
 
+#include <algorithm>
 #include <cctype>
+#include <sstream>
 #include <utility>
 
 #include "common/base/check.h"
@@ -11,8 +13,62 @@ namespace colony::env {
 BatchEnv::BatchEnv(EnvSpec spec, int num_envs)
     : spec_(std::move(spec)), num_envs_(num_envs), rngs_(static_cast<std::size_t>(num_envs)) {
   COLONY_CHECK(num_envs >= 1) << "num_envs " << num_envs;
-  COLONY_CHECK(spec_.obs_dim >= 1 && spec_.num_actions >= 1 && spec_.max_episode_steps >= 0)
+  COLONY_CHECK(spec_.obs_dim >= 1 && (spec_.num_actions >= 1) != (spec_.action_dim >= 1) &&
+               spec_.max_episode_steps >= 0)
       << spec_.name;
+  COLONY_CHECK(spec_.action_low.size() == static_cast<std::size_t>(spec_.action_dim) &&
+               spec_.action_high.size() == spec_.action_low.size())
+      << spec_.name << ": one low and one high bound per Box action dimension";
+}
+
+void BatchEnv::StepBox(const float*, bool, float*, float*, std::uint8_t*, std::uint8_t*) {
+  throw EnvError(spec_.name + " takes integer actions (" + ActionSpaceText(spec_) +
+                 "), not Box actions");
+}
+
+PolicyShape PolicyShapeOf(const EnvSpec& spec) {
+  PolicyShape shape{spec.obs_dim, spec.num_actions, "discrete"};
+  if (spec.action_dim > 0) {
+    shape.outputs = 2 * spec.action_dim;
+    shape.actions = "box";
+  } else if (!spec.action_nvec.empty()) {
+    shape.outputs = 0;
+    shape.actions = "multi_discrete:";
+    for (std::size_t k = 0; k < spec.action_nvec.size(); ++k) {
+      shape.outputs += spec.action_nvec[k];
+      shape.actions += (k ? "," : "") + std::to_string(spec.action_nvec[k]);
+    }
+  }
+  return shape;
+}
+
+std::string ActionSpaceText(const EnvSpec& spec) {
+  std::ostringstream out;
+  if (spec.action_dim > 0) {
+    const auto bound = [&](const std::vector<float>& v) {
+      const bool same = std::all_of(v.begin(), v.end(), [&](float x) { return x == v[0]; });
+      std::ostringstream b;
+      if (same) {
+        b << v[0];
+      } else {
+        b << "[";
+        for (std::size_t j = 0; j < v.size(); ++j) b << (j ? " " : "") << v[j];
+        b << "]";
+      }
+      return b.str();
+    };
+    out << "Box(" << bound(spec.action_low) << ", " << bound(spec.action_high) << ", ("
+        << spec.action_dim << ",))";
+  } else if (!spec.action_nvec.empty()) {
+    out << "MultiDiscrete([";
+    for (std::size_t k = 0; k < spec.action_nvec.size(); ++k) {
+      out << (k ? " " : "") << spec.action_nvec[k];
+    }
+    out << "])";
+  } else {
+    out << "Discrete(" << spec.num_actions << ")";
+  }
+  return out.str();
 }
 
 void BatchEnv::SetState(int, std::span<const double>, float*) {

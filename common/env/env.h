@@ -40,7 +40,16 @@ struct EnvSpec {
   std::string name;                     // canonical, with every parameter: "TMaze:length=10"
   std::vector<std::int64_t> obs_shape;  // the shape of one observation, e.g. {4}
   std::int64_t obs_dim = 0;             // floats per observation row: product of obs_shape
-  std::int64_t num_actions = 0;         // actions are the integers [0, num_actions)
+  // Actions are the integers [0, num_actions) (Discrete), except:
+  //   MultiDiscrete: action_nvec holds the components' sizes, and an action is their mixed-radix
+  //     index (the last component varying fastest) in [0, num_actions = product of action_nvec);
+  //     the environment splits it (common/model/action_dist.h samples it that way);
+  //   Box: action_dim floats, dimension j within [action_low[j], action_high[j]] (bounds may be
+  //     infinite); num_actions is 0 and Step is StepBox.
+  std::int64_t num_actions = 0;
+  std::vector<std::int64_t> action_nvec;
+  std::int64_t action_dim = 0;
+  std::vector<float> action_low, action_high;
   // The episode limit: no episode has more steps. 0: none known (a Gymnasium environment
   // without a TimeLimit).
   std::int64_t max_episode_steps = 0;
@@ -97,6 +106,10 @@ class BatchEnv {
   // Step (the caller enforces this).
   virtual void Step(const std::int64_t* actions, bool auto_reset, float* obs, float* rewards,
                     std::uint8_t* terminated, std::uint8_t* truncated) = 0;
+  // Step for Box action spaces: `actions` is [num_envs, action_dim] float32, already within the
+  // bounds. Environments with integer actions throw EnvError.
+  virtual void StepBox(const float* actions, bool auto_reset, float* obs, float* rewards,
+                       std::uint8_t* terminated, std::uint8_t* truncated);
 
   // Starts an episode in env i from the given physical state (spec().state_names values) and
   // writes its observation. Throws EnvError for environments without a physical state.
@@ -151,6 +164,19 @@ class Env {
 
 // "action: expected an integer in [0, 2), got 5" unless 0 <= action < num_actions.
 void CheckAction(const EnvSpec& spec, std::int64_t action);
+
+// The policy an environment needs: its observation length, the width of the policy head and
+// what those outputs mean (ModelConfig::actions: "discrete", "multi_discrete:N1,N2,...", "box").
+struct PolicyShape {
+  std::int64_t obs_dim = 0;
+  std::int64_t outputs = 0;
+  std::string actions;
+};
+PolicyShape PolicyShapeOf(const EnvSpec& spec);
+
+// The action space for people: "Discrete(2)", "MultiDiscrete([3 4])", "Box(-2, 2, (1,))" (bounds
+// shown once when all dimensions share them).
+std::string ActionSpaceText(const EnvSpec& spec);
 
 // A letter, digit or '_'.
 bool IsIdentifierChar(char c);

@@ -13,6 +13,11 @@ namespace colony::env {
 
 Throughput MeasureThroughput(const std::string& env_name, int num_envs, double seconds) {
   VectorEnv envs(env_name, num_envs, /*run_seed=*/1, /*rank=*/0);
+  if (envs.spec().action_dim > 0) {
+    throw EnvError(env_name + ": measuring environments with Box actions (" +
+                   ActionSpaceText(envs.spec()) + ") is not supported yet; integer action "
+                   "spaces only (Discrete, MultiDiscrete)");
+  }
   const auto e = static_cast<std::size_t>(num_envs);
   const auto dim = static_cast<std::size_t>(envs.spec().obs_dim);
   std::vector<float> obs(e * dim);

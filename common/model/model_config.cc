@@ -27,6 +27,19 @@ void ModelConfig::Validate() const {
   CheckRange("num_actions", num_actions, 1, kMaxNumActions);
   CheckRange("layers", layers, 1, kMaxLayers);
   CheckRange("d_model", d_model, 1, kMaxDModel);
+  if (actions == "box") {
+    if (num_actions % 2 != 0) {
+      Fail("num_actions", "an even number with actions \"box\" (means and log-stds)",
+           std::to_string(num_actions));
+    }
+  } else if (actions != "discrete") {
+    std::int64_t sum = 0;
+    for (const std::int64_t n : MultiDiscreteNvec()) sum += n;
+    if (sum != num_actions) {
+      Fail("actions", "multi_discrete components adding up to num_actions " +
+                          std::to_string(num_actions), "'" + actions + "'");
+    }
+  }
   if (kind == "mlp") return;  // heads, d_ff and memory mean nothing without attention
   CheckRange("heads", heads, 1, d_model);
   if (d_model % heads != 0) {
@@ -34,6 +47,38 @@ void ModelConfig::Validate() const {
   }
   CheckRange("d_ff", d_ff, 1, kMaxDFf);
   CheckRange("memory", memory, 1, kMaxMemory);
+}
+
+std::vector<std::int64_t> ModelConfig::MultiDiscreteNvec() const {
+  static const std::string kPrefix = "multi_discrete:";
+  const auto bad = [&] {
+    Fail("actions", "discrete, box or multi_discrete:N1,N2,... (each N in [1, " +
+                        std::to_string(kMaxNumActions) + "], their product below 2^62)",
+         "'" + actions + "'");
+  };
+  if (actions.rfind(kPrefix, 0) != 0) {
+    if (actions != "discrete" && actions != "box") bad();
+    return {};
+  }
+  std::vector<std::int64_t> nvec;
+  double product = 1;
+  std::size_t at = kPrefix.size();
+  while (true) {
+    const std::size_t comma = actions.find(',', at);
+    const std::string part = actions.substr(at, comma == std::string::npos ? comma : comma - at);
+    if (part.empty() || part.size() > 6 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      bad();
+    }
+    const std::int64_t n = std::stoll(part);
+    if (n < 1 || n > kMaxNumActions) bad();
+    product *= static_cast<double>(n);
+    nvec.push_back(n);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (product >= 4.6e18) bad();
+  return nvec;
 }
 
 std::string ModelConfig::ToJson() const {
@@ -46,6 +91,7 @@ std::string ModelConfig::ToJson() const {
       .Add("heads", heads)
       .Add("d_ff", d_ff)
       .Add("memory", memory)
+      .Add("actions", actions)
       .Finish();
 }
 
@@ -64,6 +110,10 @@ ModelConfig ModelConfig::FromJson(const std::string& text) {
       {"memory", &config.memory}};
   if (!doc.HasMember("kind") || !doc["kind"].IsString()) Fail("kind", "a string", "none");
   config.kind = doc["kind"].GetString();
+  if (doc.HasMember("actions")) {  // absent before Box and MultiDiscrete actions: "discrete"
+    if (!doc["actions"].IsString()) Fail("actions", "a string", "another JSON value");
+    config.actions = doc["actions"].GetString();
+  }
   for (const auto& [name, value] : ints) {
     if (!doc.HasMember(name)) Fail(name, "an integer", "nothing (field missing)");
     if (!doc[name].IsInt64()) Fail(name, "an integer", "another JSON value");
@@ -71,7 +121,7 @@ ModelConfig ModelConfig::FromJson(const std::string& text) {
   }
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     const std::string name = it->name.GetString();
-    bool known = name == "kind";
+    bool known = name == "kind" || name == "actions";
     for (const auto& entry : ints) known = known || name == entry.first;
     if (!known) Fail(name, "one of the ModelConfig fields", "an unknown field");
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace colony {
 
@@ -41,10 +42,17 @@ struct ModelConfig {
   std::int64_t heads = 4;      // attention heads; must divide d_model (gtrxl only)
   std::int64_t d_ff = 256;     // feed-forward inner width (gtrxl only)
   std::int64_t memory = 32;    // M: hidden states kept per layer; attention sees M steps back
+  // What the policy head's num_actions outputs mean (common/model/action_dist.h): "discrete" (one
+  // categorical), "multi_discrete:N1,N2,..." (one categorical per component; the N add up to
+  // num_actions) or "box" (a diagonal Gaussian: num_actions = 2 x the action's length). Set from
+  // the environment, like obs_dim and num_actions; absent from older checkpoints: "discrete".
+  std::string actions = "discrete";
 
   // Throws ModelConfigError on the first bad field, e.g.
   // "model config: heads: expected a divisor of d_model 64, got 5".
   void Validate() const;
+  // The N of "multi_discrete:N1,N2,..." (empty for the other kinds); after Validate().
+  std::vector<std::int64_t> MultiDiscreteNvec() const;
 
   // One-line JSON object with every field; FromJson(ToJson()) == *this.
   std::string ToJson() const;

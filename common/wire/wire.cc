@@ -30,7 +30,8 @@ std::vector<wire::ExpectedTensor> TrajectoryTable(const TrajectoryGeometry& g) {
   const std::int64_t flat = Memory::FlatSize(g.memory_layers, g.memory_length, g.memory_width);
   return {{"obs", "float32", 4, {t + 1, e, g.obs_dim}},
           {"first", "bool", 1, {t + 1, e}},
-          {"actions", "int64", 8, {t, e}},
+          g.action_dim > 0 ? wire::ExpectedTensor{"actions", "float32", 4, {t, e, g.action_dim}}
+                           : wire::ExpectedTensor{"actions", "int64", 8, {t, e}},
           {"rewards", "float32", 4, {t, e}},
           {"terminated", "bool", 1, {t, e}},
           {"truncated", "bool", 1, {t, e}},
@@ -214,6 +215,7 @@ DecodedTrajectory DecodeTrajectoryOrThrow(std::span<const std::byte> bytes,
   got.memory_layers = reader.Int64("geometry memory_layers");
   got.memory_length = reader.Int64("geometry memory_length");
   got.memory_width = reader.Int64("geometry memory_width");
+  got.action_dim = reader.Int64("geometry action_dim");
   DecodedTrajectory out;
   out.actor_rank = reader.Int32("actor rank");
   out.sequence = reader.Uint64("sequence number");
@@ -235,13 +237,19 @@ DecodedTrajectory DecodeTrajectoryOrThrow(std::span<const std::byte> bytes,
   tr.obs = owned(kObs, torch::kFloat32);
   CheckFinite(tr.obs, "obs", e, expected.obs_dim);
   tr.first = CheckedFlags(owned(kFirst, torch::kUInt8), "first", e);
-  tr.actions = owned(kActions, torch::kInt64);
-  const std::int64_t* actions = tr.actions.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < tr.actions.numel(); ++i) {
-    if (actions[i] < 0 || actions[i] >= expected.num_actions) {
-      throw wire::WireError("action " + std::to_string(actions[i]) + " outside [0, " +
-                            std::to_string(expected.num_actions) + ") at " +
-                            Where(i, e, 1, nullptr));
+  if (expected.action_dim > 0) {
+    tr.actions = owned(kActions, torch::kFloat32);
+    CheckFinite(tr.actions, "action", e, expected.action_dim, "dimension");
+  } else {
+    tr.actions = owned(kActions, torch::kInt64);
+    const std::int64_t range = expected.action_range > 0 ? expected.action_range
+                                                         : expected.num_actions;
+    const std::int64_t* actions = tr.actions.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < tr.actions.numel(); ++i) {
+      if (actions[i] < 0 || actions[i] >= range) {
+        throw wire::WireError("action " + std::to_string(actions[i]) + " outside [0, " +
+                              std::to_string(range) + ") at " + Where(i, e, 1, nullptr));
+      }
     }
   }
   tr.rewards = owned(kRewards, torch::kFloat32);
@@ -251,7 +259,7 @@ DecodedTrajectory DecodeTrajectoryOrThrow(std::span<const std::byte> bytes,
   tr.truncation_values = owned(kTruncationValues, torch::kFloat32);
   CheckFinite(tr.truncation_values, "truncation value", e);
   tr.behaviour_logits = owned(kLogits, torch::kFloat32);
-  CheckFinite(tr.behaviour_logits, "behaviour logit", e, expected.num_actions, "action");
+  CheckFinite(tr.behaviour_logits, "behaviour logit", e, expected.num_actions, "output");
   tr.policy_version = owned(kPolicyVersion, torch::kInt64);
   const std::int64_t* versions = tr.policy_version.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < tr.policy_version.numel(); ++i) {
@@ -308,7 +316,8 @@ auto Guarded(const char* what, Decode decode)
 }  // namespace
 
 TrajectoryGeometry GeometryOf(const Trajectory& tr) {
-  COLONY_CHECK(tr.actions.defined() && tr.actions.dim() == 2) << "actions must be [T, E]";
+  COLONY_CHECK(tr.actions.defined() && (tr.actions.dim() == 2 || tr.actions.dim() == 3))
+      << "actions must be [T, E] (integer) or [T, E, D] (Box)";
   COLONY_CHECK(tr.obs.defined() && tr.obs.dim() == 3) << "obs must be [T+1, E, obs_dim]";
   COLONY_CHECK(tr.behaviour_logits.defined() && tr.behaviour_logits.dim() == 3)
       << "behaviour_logits must be [T, E, A]";
@@ -316,7 +325,8 @@ TrajectoryGeometry GeometryOf(const Trajectory& tr) {
   COLONY_CHECK(m.hidden.defined() && m.hidden.dim() == 4 && m.valid.defined())
       << "initial_memory must be [layers, M, E, d_model] with valid flags";
   TrajectoryGeometry g{tr.actions.size(0), tr.actions.size(1),     tr.obs.size(2),
-                       tr.behaviour_logits.size(2), m.layers(), m.length(), m.width()};
+                       tr.behaviour_logits.size(2), m.layers(), m.length(), m.width(),
+                       tr.actions.dim() == 3 ? tr.actions.size(2) : 0};
   const std::vector<wire::ExpectedTensor> want = TrajectoryTable(g);
   for (int s = 0; s < kMemory; ++s) {
     const torch::Tensor& t = *TensorIn(tr, s);
@@ -339,10 +349,7 @@ void EncodeTrajectory(const Trajectory& trajectory, int actor_rank, std::uint64_
   std::uint32_t header_length = 0;
   {
     wire::HeaderWriter header(out);
-    for (std::int64_t v : {g.steps, g.columns, g.obs_dim, g.num_actions, g.memory_layers,
-                           g.memory_length, g.memory_width}) {
-      header.Int64(v);
-    }
+    for (const auto& [name, field] : kGeometryFields) header.Int64(g.*field);
     header.Int32(actor_rank);
     header.Uint64(sequence);
     header.Table(table);
@@ -411,7 +418,10 @@ Trajectory MakeRandomTrajectory(const TrajectoryGeometry& g, std::uint64_t seed)
   Trajectory tr;
   tr.obs = torch::randn({t + 1, e, g.obs_dim});
   tr.first = torch::rand({t + 1, e}) < 0.3;
-  tr.actions = torch::randint(0, g.num_actions, {t, e}, torch::kLong);
+  tr.actions = g.action_dim > 0 ? torch::randn({t, e, g.action_dim})
+                                : torch::randint(0, g.action_range > 0 ? g.action_range
+                                                                       : g.num_actions,
+                                                 {t, e}, torch::kLong);
   tr.rewards = torch::randn({t, e});
   tr.terminated = torch::rand({t, e}) < 0.2;
   tr.truncated = torch::rand({t, e}) < 0.2;

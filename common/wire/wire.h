@@ -30,21 +30,28 @@
 
 namespace colony {
 
-inline constexpr std::uint32_t kWireFormatVersion = 1;
+inline constexpr std::uint32_t kWireFormatVersion = 2;  // 2: geometry action_dim, Box actions
 
 // What a receiver expects; a message that disagrees is rejected.
 struct TrajectoryGeometry {
   std::int64_t steps = 0;        // T
   std::int64_t columns = 0;      // E (envs per actor)
   std::int64_t obs_dim = 0;
-  std::int64_t num_actions = 0;
+  std::int64_t num_actions = 0;  // policy outputs per step: behaviour_logits is [T, E, num_actions]
   // Memory geometry (0s for the MLP).
   std::int64_t memory_layers = 0, memory_length = 0, memory_width = 0;
+  // Box actions: floats per action (actions are float32 [T, E, action_dim], finite); 0: integer
+  // actions, int64 [T, E].
+  std::int64_t action_dim = 0;
+  // The receiver's bound on integer actions, [0, action_range); 0 means num_actions (Discrete).
+  // MultiDiscrete actions are mixed-radix indices below the product of the components' sizes,
+  // which num_actions (their sum) does not bound. Not on the wire: the receiver's own knowledge.
+  std::int64_t action_range = 0;
 
   bool operator==(const TrajectoryGeometry&) const = default;
 };
 
-// Every field of TrajectoryGeometry with its name, for checks and messages that cover them all.
+// Every field of TrajectoryGeometry that travels in the header, with its name, in header order.
 inline constexpr std::pair<const char*, std::int64_t TrajectoryGeometry::*> kGeometryFields[] = {
     {"steps", &TrajectoryGeometry::steps},
     {"columns", &TrajectoryGeometry::columns},
@@ -52,7 +59,8 @@ inline constexpr std::pair<const char*, std::int64_t TrajectoryGeometry::*> kGeo
     {"num_actions", &TrajectoryGeometry::num_actions},
     {"memory_layers", &TrajectoryGeometry::memory_layers},
     {"memory_length", &TrajectoryGeometry::memory_length},
-    {"memory_width", &TrajectoryGeometry::memory_width}};
+    {"memory_width", &TrajectoryGeometry::memory_width},
+    {"action_dim", &TrajectoryGeometry::action_dim}};
 
 // The geometry of a trajectory an actor built (its tensors must agree with each other).
 TrajectoryGeometry GeometryOf(const Trajectory& trajectory);
@@ -78,7 +86,8 @@ struct DecodedTrajectory {
 // Never throws on bad bytes and never reads out of bounds: returns an error string instead that
 // says what was wrong ("format version 2, expected 1", "obs shape [33,8,5], expected [33,8,4]",
 // "payload truncated: 1200 bytes, header promises 4096", "non-finite reward at t=3, column 1",
-// "action 7 outside [0, 2)", "flag value 3 in terminated (expected 0 or 1)", ...).
+// "action 7 outside [0, 2)", "non-finite action at t=0, column 2, dimension 1", "flag value 3
+// in terminated (expected 0 or 1)", ...).
 // The decoded tensors own their memory (CPU), so `bytes` may be reused at once.
 std::variant<DecodedTrajectory, std::string> DecodeTrajectory(std::span<const std::byte> bytes,
                                                               const TrajectoryGeometry& expected);

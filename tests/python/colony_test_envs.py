@@ -71,9 +71,39 @@ def text_obs():
     return Scripted(spaces.Text(5), lambda t: "hello")
 
 
-def box_actions():
+def integer_box_actions():
     return Scripted(spaces.Box(0, 1, (1,), np.float32), lambda t: np.zeros(1, np.float32),
-                    action_space=spaces.Box(-1, 1, (1,), np.float32))
+                    action_space=spaces.Box(0, 3, (2,), np.int64))
+
+
+class EchoAction(gym.Env):
+    """Observes the last action it was given (as float32, flattened), so a test can see what
+    reached the environment; raises on an action outside its space; episodes of 10 steps."""
+
+    def __init__(self, action_space, dim):
+        self.action_space = action_space
+        self.observation_space = spaces.Box(-100, 100, (dim,), np.float32)
+        self.dim = dim
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(self.dim, np.float32), {}
+
+    def step(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"{action!r} not in {self.action_space}")
+        self.t += 1
+        return np.asarray(action, np.float32).reshape(self.dim), 0.0, self.t >= 10, False, {}
+
+
+def echo_actions(box=True):
+    """box: Box([-2, 0], [2, 10]) of shape (2, 1); otherwise MultiDiscrete([2, 3]) with start
+    [0, 1]."""
+    if box:
+        space = spaces.Box(np.array([[-2], [0]], np.float32), np.array([[2], [10]], np.float32))
+        return EchoAction(space, 2)
+    return EchoAction(spaces.MultiDiscrete([2, 3], start=[0, 1]), 2)
 
 
 def not_an_env():

@@ -27,7 +27,8 @@ import numpy as np
 SUPPORTED_OBS = ("Box (any shape; float as is, integer and bool dtypes such as uint8 converted "
                  "to float32), Discrete and MultiDiscrete (one-hot), MultiBinary, and Dict or "
                  "Tuple of these")
-SUPPORTED_ACTIONS = "Discrete (MultiDiscrete and Box actions are not supported yet)"
+SUPPORTED_ACTIONS = ("Discrete, MultiDiscrete (one categorical per component) and Box of float "
+                     "dtype with any shape (a diagonal Gaussian; flattened)")
 
 
 class SpecError(Exception):
@@ -85,6 +86,26 @@ def parse_params(text, where):
     return kwargs
 
 
+def import_namespace_package(env_id):
+    """Packages register their ids on import, under a prefix that names them ("popgym-...",
+    "MiniGrid-...", "ALE/..."). For an id not registered yet, import the package its prefix
+    names (lower-cased; ALE -> ale_py), if there is one; a missing package is not an error here
+    (the caller reports the unknown id)."""
+    for separator in ("/", "-"):
+        prefix, found, _ = env_id.partition(separator)
+        if found and prefix:
+            break
+    else:
+        return
+    module = {"ale": "ale_py"}.get(prefix.lower(), prefix.lower())
+    if not module.isidentifier():
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        pass
+
+
 def close_gym_ids(env_id, registry):
     matches = difflib.get_close_matches(env_id, list(registry.keys()), n=5, cutoff=0.6)
     if not matches:
@@ -108,6 +129,8 @@ def gym_factory(env_id, kwargs):
         except ImportError as error:
             raise SpecError(f"gym:{env_id}: cannot import module '{module}' that should register "
                             f"'{name}': {error}") from None
+    elif name not in gymnasium.registry:
+        import_namespace_package(name)
     if name not in gymnasium.registry:
         matches = close_gym_ids(name, gymnasium.registry)
         hint = ("close matches: " + ", ".join(matches)) if matches else "no close match"
@@ -237,6 +260,54 @@ class Layout:
             out[starts + k] = 1
 
 
+class ActionLayout:
+    """How Colony's actions map onto the action space: Discrete -> an integer in [0, n) (plus
+    the space's start); MultiDiscrete -> one integer in [0, prod(nvec)), the components in
+    mixed radix, last fastest (numpy's C order); Box -> dim float32s (already clipped and
+    scaled into the bounds by the actor), reshaped to the space's shape and dtype."""
+
+    def __init__(self, space, where):
+        from gymnasium import spaces
+        self.space = space
+        self.nvec, self.dim, self.low, self.high = [], 0, [], []
+        if isinstance(space, spaces.Discrete):
+            self.kind = "discrete"
+            self.num_actions = int(space.n)
+            self.start = int(space.start)
+        elif isinstance(space, spaces.MultiDiscrete):
+            self.kind = "multidiscrete"
+            nvec = np.asarray(space.nvec, dtype=np.int64)
+            self.shape = nvec.shape
+            self.nvec = [int(n) for n in nvec.reshape(-1)]
+            self.start = np.asarray(space.start, dtype=np.int64).reshape(-1)
+            self.num_actions = int(np.prod(self.nvec, dtype=np.float64))
+            if not self.nvec or min(self.nvec) < 1 or self.num_actions >= 2 ** 62:
+                raise SpecError(f"{where}: action space {space}: expected components of size "
+                                ">= 1 whose product is below 2^62")
+        elif isinstance(space, spaces.Box) and np.issubdtype(space.dtype, np.floating):
+            self.kind = "box"
+            self.num_actions = 0
+            self.shape = space.shape
+            self.dim = int(np.prod(space.shape, dtype=np.int64))
+            if self.dim < 1:
+                raise SpecError(f"{where}: action space {space} has no dimensions")
+            self.low = [float(v) for v in np.asarray(space.low, np.float64).reshape(-1)]
+            self.high = [float(v) for v in np.asarray(space.high, np.float64).reshape(-1)]
+            self.dtype = space.dtype
+        else:
+            raise SpecError(f"{where}: action space {space} is not supported; supported: "
+                            f"{SUPPORTED_ACTIONS}")
+
+    def to_env(self, actions):
+        """Colony's actions for all envs -> the list of actions env.step takes."""
+        if self.kind == "discrete":
+            return (actions + self.start).tolist()
+        if self.kind == "multidiscrete":
+            parts = np.stack(np.unravel_index(actions, self.nvec), axis=-1) + self.start
+            return [row.reshape(self.shape) for row in parts]
+        return [row.reshape(self.shape).astype(self.dtype) for row in actions]
+
+
 class Batch:
     """E copies of one environment, stepped together. Buffers are allocated once."""
 
@@ -265,11 +336,12 @@ class Batch:
         self.observation_space = first.observation_space
         self.action_space = first.action_space
         self.layout = Layout(self.observation_space)
-        if not isinstance(self.action_space, spaces.Discrete):
-            raise SpecError(f"{where}: action space {self.action_space} is not supported; "
-                            f"supported: {SUPPORTED_ACTIONS}")
-        self.num_actions = int(self.action_space.n)
-        self.action_start = int(self.action_space.start)
+        self.action = ActionLayout(self.action_space, where)
+        self.num_actions = self.action.num_actions
+        self.action_nvec = self.action.nvec
+        self.action_dim = self.action.dim
+        self.action_low = self.action.low
+        self.action_high = self.action.high
         spec = getattr(first, "spec", None)
         limit = getattr(spec, "max_episode_steps", None) if spec is not None else None
         self.max_episode_steps = int(limit) if limit else 0
@@ -278,7 +350,8 @@ class Batch:
         self.rewards = np.zeros(num_envs, np.float32)
         self.terminated = np.zeros(num_envs, np.uint8)
         self.truncated = np.zeros(num_envs, np.uint8)
-        self.actions = np.zeros(num_envs, np.int64)
+        self.actions = (np.zeros((num_envs, self.action_dim), np.float32) if self.action_dim
+                        else np.zeros(num_envs, np.int64))
 
     def describe(self):
         limit = self.max_episode_steps or "none known"
@@ -300,7 +373,7 @@ class Batch:
 
     def step(self):
         """Steps every env with `actions`; returns [(i, traceback)] for those that raised."""
-        actions = (self.actions + self.action_start).tolist()
+        actions = self.action.to_env(self.actions)
         rewards = [0.0] * len(self.envs)
         terminated = [False] * len(self.envs)
         truncated = [False] * len(self.envs)

@@ -98,7 +98,7 @@ class PinnedArray {
 
 // What a PythonEnv holds of Python; destroyed with the GIL held (~PythonEnv).
 struct PythonSide {
-  PythonSide(py::object batch_object, std::size_t envs, std::size_t dim)
+  PythonSide(py::object batch_object, std::size_t envs, std::size_t dim, std::size_t action_bytes)
       : batch(std::move(batch_object)),
         reset(batch.attr("reset")),
         step(batch.attr("step")),
@@ -106,7 +106,7 @@ struct PythonSide {
         rewards(batch.attr("rewards"), "rewards", envs * sizeof(float)),
         terminated(batch.attr("terminated"), "terminated", envs),
         truncated(batch.attr("truncated"), "truncated", envs),
-        actions(batch.attr("actions"), "actions", envs * sizeof(std::int64_t)) {}
+        actions(batch.attr("actions"), "actions", envs * action_bytes) {}
 
   py::object batch, reset, step;
   PinnedArray obs, rewards, terminated, truncated, actions;
@@ -118,7 +118,11 @@ class PythonEnv final : public BatchEnv {
       : BatchEnv(std::move(spec), num_envs),
         faults_(this->spec().name, options, "raised"),
         seed_pending_(static_cast<std::size_t>(num_envs), 1) {
-    python_ = std::make_unique<PythonSide>(std::move(batch), Count(), Dim());
+    const std::size_t action_bytes =
+        this->spec().action_dim > 0
+            ? static_cast<std::size_t>(this->spec().action_dim) * sizeof(float)
+            : sizeof(std::int64_t);
+    python_ = std::make_unique<PythonSide>(std::move(batch), Count(), Dim(), action_bytes);
   }
 
   ~PythonEnv() override {
@@ -138,9 +142,33 @@ class PythonEnv final : public BatchEnv {
 
   void Step(const std::int64_t* actions, bool auto_reset, float* obs, float* rewards,
             std::uint8_t* terminated, std::uint8_t* truncated) override {
+    if (spec().action_dim > 0) {
+      throw EnvError(spec().name + " takes Box actions (" + ActionSpaceText(spec()) +
+                     "), not integers");
+    }
     py::gil_scoped_acquire gil;
+    std::memcpy(python_->actions.data(), actions, Count() * sizeof(std::int64_t));
+    StepHoldingGil(auto_reset, obs, rewards, terminated, truncated);
+  }
+
+  void StepBox(const float* actions, bool auto_reset, float* obs, float* rewards,
+               std::uint8_t* terminated, std::uint8_t* truncated) override {
+    if (spec().action_dim == 0) {
+      BatchEnv::StepBox(actions, auto_reset, obs, rewards, terminated, truncated);
+    }
+    py::gil_scoped_acquire gil;
+    std::memcpy(python_->actions.data(), actions,
+                Count() * static_cast<std::size_t>(spec().action_dim) * sizeof(float));
+    StepHoldingGil(auto_reset, obs, rewards, terminated, truncated);
+  }
+
+  std::int64_t env_errors() const override { return faults_.count(); }
+
+ private:
+  // One call into bridge.py's step with the actions already in its buffer.
+  void StepHoldingGil(bool auto_reset, float* obs, float* rewards, std::uint8_t* terminated,
+                      std::uint8_t* truncated) {
     const std::size_t n = Count();
-    std::memcpy(python_->actions.data(), actions, n * sizeof(std::int64_t));
     py::object errors;
     try {
       errors = python_->step();
@@ -169,9 +197,6 @@ class PythonEnv final : public BatchEnv {
     }
   }
 
-  std::int64_t env_errors() const override { return faults_.count(); }
-
- private:
   std::size_t Count() const { return static_cast<std::size_t>(num_envs()); }
   std::size_t Dim() const { return static_cast<std::size_t>(spec().obs_dim); }
 
@@ -232,6 +257,10 @@ std::unique_ptr<BatchEnv> MakePythonEnv(const std::string& text, int num_envs,
   spec.obs_dim = batch.attr("obs_dim").cast<std::int64_t>();
   spec.obs_shape = batch.attr("layout").attr("shape")().cast<std::vector<std::int64_t>>();
   spec.num_actions = batch.attr("num_actions").cast<std::int64_t>();
+  spec.action_nvec = batch.attr("action_nvec").cast<std::vector<std::int64_t>>();
+  spec.action_dim = batch.attr("action_dim").cast<std::int64_t>();
+  spec.action_low = batch.attr("action_low").cast<std::vector<float>>();
+  spec.action_high = batch.attr("action_high").cast<std::vector<float>>();
   spec.max_episode_steps = batch.attr("max_episode_steps").cast<std::int64_t>();
   spec.details = batch.attr("describe")().cast<std::vector<std::string>>();
   return std::make_unique<PythonEnv>(std::move(spec), num_envs, std::move(batch), options);
