@@ -202,7 +202,8 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
     Trajectory trajectory = actor.Rollout(config.unroll, poll);
     actor.DrainEpisodes();  // the learner derives episode statistics from the trajectories
     if (stop) break;        // the learner no longer wants data
-    EncodeTrajectory(trajectory, layout.rank(), sequence++, sender.NextBuffer());
+    EncodeTrajectory(trajectory, layout.rank(), sequence++, sender.NextBuffer(),
+                     actor.env_errors());
     sender.Send();
     if (injected < config.inject_malformed && layout.rank() == layout.learners()) {
       Bytes& forged = sender.NextBuffer();

@@ -52,7 +52,8 @@ void TrajectoryRow(const char* what, const TrajectoryGeometry& g, double seconds
 }
 
 int Main(int argc, char** argv) {
-  TrajectoryGeometry g{32, 16, 4, 2, 2, 32, 64};
+  const ModelConfig defaults;  // the default GTrXL's memory geometry
+  TrajectoryGeometry g{32, 16, 4, 2, defaults.layers, defaults.memory, defaults.d_model};
   double seconds = 1.0;
   std::int64_t threads = 1;
   Flags flags("wire_bench [--seconds S] [--threads N] [--steps T] [--envs E] [geometry flags]");

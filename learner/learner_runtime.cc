@@ -3,10 +3,12 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "common/base/check.h"
@@ -109,6 +111,8 @@ class Intake {
   Trajectory NextBatch(TrainingRun& run, std::int64_t version) {
     while (!assembler_.Ready()) {
       DecodedTrajectory received = NextTrajectory(receiver_, layout_, config_, timeout_);
+      std::int64_t& errors = env_errors_[received.actor_rank];
+      errors = std::max(errors, received.env_errors);  // a running count; messages may reorder
       for (const auto& episode :
            tracker_.Add(received.actor_rank, received.sequence, received.trajectory)) {
         run.AddEpisode(episode);
@@ -122,6 +126,13 @@ class Intake {
       assembler_.Add(std::move(received.trajectory));
     }
     return assembler_.Take();
+  }
+
+  // Faults survived in the environments of this learner's actors, by their latest counts.
+  std::int64_t EnvErrors() const {
+    std::int64_t sum = 0;
+    for (const auto& [rank, count] : env_errors_) sum += count;
+    return sum;
   }
 
   // The receive thread's counters and this intake's, in frames where the record wants frames.
@@ -147,6 +158,7 @@ class Intake {
   EpisodeTracker tracker_;
   BatchAssembler assembler_;
   std::int64_t dropped_stale_ = 0;
+  std::map<int, std::int64_t> env_errors_;  // actor rank -> its running count
 };
 
 }  // namespace
@@ -214,6 +226,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
     receiver.PublishWeights(policy->flat_parameters().to(torch::kCPU).clone(), policy->version());
     run.RecordUpdate(lag, stats, Seconds(Clock::now() - step_start),
                      Seconds(step_start - wait_start));
+    run.SetEnvErrors(intake.EnvErrors());  // this learner's actors; Report sums over learners
 
     // Agree on stopping, reporting and checkpointing, so every learner acts at the same update.
     const auto now = Clock::now();

@@ -21,7 +21,8 @@ double Seconds(TrainingRun::Clock::duration d) {
 // The numbers one learner contributes to a report, combined over learners by the Reducer.
 enum Sum : int {
   kReturnSum, kLengthSum, kWindowSize, kEpisodes, kLagSum, kLagCount, kStepSeconds, kWaitSeconds,
-  kDropped, kQueueDepth, kFramesReceived, kFramesAfterStop, kFramesUnused, kFramesStale, kSums
+  kDropped, kQueueDepth, kFramesReceived, kFramesAfterStop, kFramesUnused, kFramesStale,
+  kEnvErrors, kSums
 };
 // Extremes travel twice, through min and through max: the checksum's halves are equal on every
 // learner exactly when min == max.
@@ -104,6 +105,7 @@ void TrainingRun::Report(bool final, const TrafficCounters* traffic, const Reduc
   sum[kLagCount] = lag_.count;
   sum[kStepSeconds] = step_seconds_;
   sum[kWaitSeconds] = wait_seconds_;
+  sum[kEnvErrors] = static_cast<double>(env_errors_.value_or(0));
   const std::uint64_t checksum = traffic != nullptr ? traffic->weights_checksum : 0;
   if (traffic != nullptr) {
     sum[kDropped] = static_cast<double>(traffic->dropped);
@@ -144,7 +146,7 @@ void TrainingRun::Report(bool final, const TrafficCounters* traffic, const Reduc
         .Add("policy_lag_mean", lagged ? sum[kLagSum] / sum[kLagCount] : nan)
         .Add("policy_lag_max", lagged ? high[kLagExtreme] : nan)
         .Add("dropped_trajectories", static_cast<std::int64_t>(sum[kDropped]))
-        .Add("env_errors", env_errors_.has_value() ? static_cast<double>(*env_errors_) : nan)
+        .Add("env_errors", env_errors_.has_value() ? sum[kEnvErrors] : nan)
         .Add("queue_depth", sum[kQueueDepth] / learners_)
         .Add("learner_step_s", updates > 0 ? sum[kStepSeconds] / updates : nan)
         .Add("learner_wait_s", updates > 0 ? sum[kWaitSeconds] / updates : nan);

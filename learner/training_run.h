@@ -78,9 +78,9 @@ class TrainingRun {
   // Frames are the run's total over all actors (every learner counts the same).
   void AddFrames(std::int64_t frames) { frames_ += frames; }
   void AddEpisode(const env::EpisodeStats& episode) { episodes_.Add(episode); }
-  // Exceptions survived in gym:/py: environments so far (the serial trainer's actor). A
-  // distributed learner does not learn its actors' counts (the wire format does not carry
-  // them: RUN_DIR/actors/actor-RANK.json has them), so there the key is NaN.
+  // Faults survived in gym:/py:/plugin: environments so far: the serial trainer's actor, or a
+  // distributed learner's actors (each trajectory carries its actor's running count); Report
+  // sums over learners. The key is NaN until it is called.
   void SetEnvErrors(std::int64_t count) { env_errors_ = count; }
   // After each update: the batch's policy lag ([T, B] int64), the update's numbers, and the
   // seconds spent updating and waiting for the batch (rollouts, or the receive queue).

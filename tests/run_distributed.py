@@ -15,7 +15,8 @@ Checks, each optional:
   --max-ahead K         actors produced at most K trajectories per actor beyond what learners
                         trained on (back-pressure keeps them bounded)
   --min-env-errors K    the actors survived at least K environment exceptions in all (their
-                        actors/actor-RANK.json env_errors), and the run still ended in order
+                        actors/actor-RANK.json env_errors), the learners' final env_errors is
+                        between K and that total, and the run still ended in order
   --eval-min-return R   `colony eval` of the newest checkpoint (100 episodes, sampled actions)
                         reports a mean return of at least R
   --signal-after S      once the first status record exists and S more seconds passed, send
@@ -129,6 +130,13 @@ def main():
         if errors < args.min_env_errors:
             fail(f"actors survived {errors} environment exceptions, expected at least "
                  f"{args.min_env_errors}")
+        # The learners add up the running counts their actors' trajectories carry: at most the
+        # actors' own totals (a rollout may end after the last trajectory was sent).
+        seen = final.get("env_errors")
+        print(f"learners reported env_errors {seen}")
+        if seen is None or not args.min_env_errors <= seen <= errors:
+            fail(f"the learners' env_errors is {seen}, expected in [{args.min_env_errors}, "
+                 f"{errors}] (the actors' total)")
     if args.max_ahead is not None:
         per_trajectory = sent / max(1, sum(a["trajectories_sent"] for a in actors))
         ahead = (sent - final["frames"]) / per_trajectory / len(actors)

@@ -239,9 +239,10 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
   EXPECT_ERROR(decode_tracked(Build(s)), "tensor table entry 0 name length 65, at most 64");
 
   // Size tags far beyond anything real, patched into an otherwise valid header: the table's
-  // count sits right after the 8 geometry fields, the rank and the sequence number.
+  // count sits right after the 8 geometry fields, the rank, the sequence number and the error
+  // count.
   Bytes bytes = Build(good);
-  const std::size_t table_count = 16 + 8 * 8 + 4 + 8;
+  const std::size_t table_count = 16 + 8 * 8 + 4 + 8 + 8;
   const std::uint64_t huge = std::uint64_t{1} << 62;
   std::memcpy(bytes.data() + table_count, &huge, 8);
   EXPECT_ERROR(decode_tracked(bytes), "tensor table size 4611686018427387904, at most 32");
@@ -254,7 +255,7 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
   s.blobs.resize(1);
   bytes = Build(s);
   // Ends two bytes into the first entry's name.
-  const std::uint32_t short_header = 8 * 8 + 4 + 8 + 8 + 8 + 2;
+  const std::uint32_t short_header = 8 * 8 + 4 + 8 + 8 + 8 + 8 + 2;
   std::memcpy(bytes.data() + 8, &short_header, 4);
   EXPECT_ERROR(decode_tracked(bytes), "header ends early, inside tensor table entry 0 name");
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstring>
 #include <variant>
 #include <vector>
@@ -33,6 +34,57 @@ TEST(Wire, GtrxlTrajectoryRoundTripIsBitExact) {
   ExpectSameTrajectory(d.trajectory, tr);
   EXPECT_EQ(d.trajectory.steps(), 32);
   EXPECT_EQ(d.trajectory.columns(), 16);
+}
+
+// Box actions are float32 [T, E, D] (geometry action_dim D); the actor's environment error count
+// travels in the header.
+TEST(Wire, BoxActionsAndTheErrorCountRoundTrip) {
+  TrajectoryGeometry g = kSmall;
+  g.num_actions = 6;  // 3 means and 3 log-stds
+  g.action_dim = 3;
+  const Trajectory tr = MakeRandomTrajectory(g, 11);
+  ASSERT_EQ(tr.actions.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(GeometryOf(tr), g);
+  Bytes buffer;
+  EncodeTrajectory(tr, /*actor_rank=*/2, /*sequence=*/4, buffer, /*env_errors=*/17);
+  EXPECT_TRUE(buffer == Build([&] {
+    Spec s = SpecOf(tr, g, 2, 4);
+    s.env_errors = 17;
+    return s;
+  }()));
+  auto decoded = DecodeTrajectory(buffer, g);
+  ASSERT_EQ(ErrorOf(decoded), "");
+  const DecodedTrajectory& d = std::get<DecodedTrajectory>(decoded);
+  EXPECT_EQ(d.env_errors, 17);
+  ExpectSameTrajectory(d.trajectory, tr);
+  // The receiver expects integer actions: the geometry says so first.
+  EXPECT_ERROR(DecodeTrajectory(buffer, kSmall), "geometry num_actions 6, expected 2");
+  TrajectoryGeometry integer = g;
+  integer.action_dim = 0;
+  EXPECT_ERROR(DecodeTrajectory(buffer, integer), "geometry action_dim 3, expected 0");
+  Trajectory bad = tr;
+  bad.actions[1][0][2] = std::nanf("");
+  EncodeTrajectory(bad, 2, 4, buffer);
+  EXPECT_ERROR(DecodeTrajectory(buffer, g), "non-finite action at t=1, column 0, dimension 2");
+  Spec negative = SpecOf(tr, g, 2, 4);
+  negative.env_errors = -1;
+  EXPECT_ERROR(DecodeTrajectory(Build(negative), g), "environment error count -1, expected >= 0");
+}
+
+// MultiDiscrete actions are mixed-radix integers: bounded by the receiver's action_range (the
+// product of the components' sizes), not by num_actions (their sum).
+TEST(Wire, MultiDiscreteActionsAreBoundedByTheirRange) {
+  TrajectoryGeometry g = kSmall;
+  g.num_actions = 5;   // MultiDiscrete([2 3]): 2 + 3 logits
+  g.action_range = 6;  // 2 x 3 actions
+  Trajectory tr = MakeRandomTrajectory(g, 12);
+  tr.actions.fill_(5);
+  Bytes buffer;
+  EncodeTrajectory(tr, 1, 1, buffer);
+  EXPECT_EQ(ErrorOf(DecodeTrajectory(buffer, g)), "");
+  tr.actions[0][1] = 6;
+  EncodeTrajectory(tr, 1, 1, buffer);
+  EXPECT_ERROR(DecodeTrajectory(buffer, g), "action 6 outside [0, 6) at t=0, column 1");
 }
 
 TEST(Wire, MlpTrajectoryWithEmptyMemoryRoundTrips) {

@@ -72,6 +72,7 @@ struct Spec {
   std::vector<std::int64_t> geometry;
   std::int32_t rank = 0;
   std::uint64_t sequence = 0;
+  std::int64_t env_errors = 0;
   std::vector<Entry> entries;
   std::vector<Bytes> blobs;       // one per entry, placed at its offset
   std::string header_suffix;     // extra bytes after the last header field
@@ -115,7 +116,7 @@ inline Bytes Build(const Spec& s) {
   {
     cereal::BinaryOutputArchive ar(header);
     for (std::int64_t v : s.geometry) ar(v);
-    ar(s.rank, s.sequence, s.entries);
+    ar(s.rank, s.sequence, s.env_errors, s.entries);
   }
   const std::string h = header.str() + s.header_suffix;
   const auto header_length = static_cast<std::uint32_t>(h.size());
@@ -147,7 +148,7 @@ inline std::size_t ByteOf(const Spec& s, const std::string& name) {
   {
     cereal::BinaryOutputArchive ar(header);
     for (std::int64_t v : s.geometry) ar(v);
-    ar(s.rank, s.sequence, s.entries);
+    ar(s.rank, s.sequence, s.env_errors, s.entries);
   }
   const std::uint64_t start = Align8(16 + header.str().size() + s.header_suffix.size());
   for (const Entry& e : s.entries) {

@@ -5,7 +5,7 @@
 // the JSON that SaveSafetensors writes into a checkpoint so a reader knows what produced it.
 // Free of LibTorch on purpose: flag parsing and wire code include it without paying for torch.
 //
-// Default: a 2-layer GTrXL, d_model 64, 4 heads, d_ff 256, memory 32, for a 4-dimensional
+// Default: a 2-layer GTrXL, d_model 64, 4 heads, d_ff 256, memory 64, for a 4-dimensional
 // observation and 2 actions (CartPole); 207,235 parameters (docs/model.md shows the sum).
 #pragma once
 
@@ -41,7 +41,7 @@ struct ModelConfig {
   std::int64_t d_model = 64;   // residual width (gtrxl) or hidden width (mlp)
   std::int64_t heads = 4;      // attention heads; must divide d_model (gtrxl only)
   std::int64_t d_ff = 256;     // feed-forward inner width (gtrxl only)
-  std::int64_t memory = 32;    // M: hidden states kept per layer; attention sees M steps back
+  std::int64_t memory = 64;    // M: hidden states kept per layer; attention sees M steps back
   // What the policy head's num_actions outputs mean (common/model/action_dist.h): "discrete" (one
   // categorical), "multi_discrete:N1,N2,..." (one categorical per component; the N add up to
   // num_actions) or "box" (a diagonal Gaussian: num_actions = 2 x the action's length). Set from

@@ -219,11 +219,16 @@ DecodedTrajectory DecodeTrajectoryOrThrow(std::span<const std::byte> bytes,
   DecodedTrajectory out;
   out.actor_rank = reader.Int32("actor rank");
   out.sequence = reader.Uint64("sequence number");
+  out.env_errors = reader.Int64("environment error count");
   const std::vector<wire::TensorEntry> table = reader.Table();
   reader.ExpectEnd();
   CheckGeometry(got, expected);
   if (out.actor_rank < 0) {
     throw wire::WireError("actor rank " + std::to_string(out.actor_rank) + ", expected >= 0");
+  }
+  if (out.env_errors < 0) {
+    throw wire::WireError("environment error count " + std::to_string(out.env_errors) +
+                          ", expected >= 0");
   }
   const std::vector<wire::ExpectedTensor> want = TrajectoryTable(expected);
   const std::byte* base = bytes.data() + CheckedPayload(bytes, prefix, table, want);
@@ -341,7 +346,7 @@ TrajectoryGeometry GeometryOf(const Trajectory& tr) {
 }
 
 void EncodeTrajectory(const Trajectory& trajectory, int actor_rank, std::uint64_t sequence,
-                      std::vector<std::byte>& out) {
+                      std::vector<std::byte>& out, std::int64_t env_errors) {
   const TrajectoryGeometry g = GeometryOf(trajectory);
   const std::vector<wire::ExpectedTensor> want = TrajectoryTable(g);
   std::vector<wire::TensorEntry> table;
@@ -352,6 +357,7 @@ void EncodeTrajectory(const Trajectory& trajectory, int actor_rank, std::uint64_
     for (const auto& [name, field] : kGeometryFields) header.Int64(g.*field);
     header.Int32(actor_rank);
     header.Uint64(sequence);
+    header.Int64(env_errors);
     header.Table(table);
     header_length = header.Length();
   }

@@ -71,17 +71,20 @@ Trajectory MakeRandomTrajectory(const TrajectoryGeometry& g, std::uint64_t seed)
 
 // Encodes into `out` (resized; reuse the buffer across calls to avoid allocations): a fixed
 // 16-byte prefix (magic "CLNY", u32 format version, u32 header length, u32 message kind), the
-// Cereal binary header (geometry, actor rank, sequence number, and one {name, dtype, shape,
+// Cereal binary header (geometry, actor rank, sequence number, environment error count, and one {name, dtype, shape,
 // byte offset, byte length} entry per tensor), then the raw tensor bytes (CPU, contiguous).
 // The trajectory is our own actor's, so tensors of the wrong dtype or shape are a broken
 // invariant (COLONY_CHECK), not an error return. Tensors on another device are copied to the CPU.
+// `env_errors`: the actor's count of faults survived in its environments so far (gym:, py:,
+// plugin:), so that learners can report it.
 void EncodeTrajectory(const Trajectory& trajectory, int actor_rank, std::uint64_t sequence,
-                      std::vector<std::byte>& out);
+                      std::vector<std::byte>& out, std::int64_t env_errors = 0);
 
 struct DecodedTrajectory {
   Trajectory trajectory;
   int actor_rank = -1;
   std::uint64_t sequence = 0;
+  std::int64_t env_errors = 0;  // the sender's running count (EncodeTrajectory), >= 0
 };
 // Never throws on bad bytes and never reads out of bounds: returns an error string instead that
 // says what was wrong ("format version 2, expected 1", "obs shape [33,8,5], expected [33,8,4]",
