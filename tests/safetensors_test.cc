@@ -257,6 +257,10 @@ TEST_F(SafetensorsTest, ConfigThatChangesNoShapeIsStillChecked) {
   other.heads = 4;  // same shapes, different computation
   WriteSafetensors(Path("heads.safetensors"), tensors, {{"colony.config", other.ToJson()}});
   ExpectRefused(Path("heads.safetensors"), {"expected kind gtrxl with 2 heads", "got kind gtrxl with 4"});
+  other = Tiny();
+  other.actions = "box";  // a Gaussian over 1 dimension: 2 outputs, as Discrete(2)
+  WriteSafetensors(Path("actions.safetensors"), tensors, {{"colony.config", other.ToJson()}});
+  ExpectRefused(Path("actions.safetensors"), {"expected actions discrete (this model), got box"});
   WriteSafetensors(Path("version.safetensors"), tensors, {{"colony.version", "12abc"}});
   ExpectRefused(Path("version.safetensors"), {"colony.version", "expected an integer, got '12abc'"});
 }

@@ -57,7 +57,8 @@ void Policy::LoadSafetensors(const std::string& path) {
       }
     }
   }
-  // Heads and kind change the computation without changing any shape, so check them here.
+  // Heads, kind and the action kind change the computation without changing any shape, so
+  // check them here.
   std::int64_t version = version_;
   if (const auto it = file.metadata.find("colony.config"); it != file.metadata.end()) {
     ModelConfig saved;
@@ -69,6 +70,9 @@ void Policy::LoadSafetensors(const std::string& path) {
     if (saved.kind != config_.kind || (config_.kind == "gtrxl" && saved.heads != config_.heads)) {
       fail("config: expected kind " + config_.kind + " with " + std::to_string(config_.heads) +
            " heads (this model), got kind " + saved.kind + " with " + std::to_string(saved.heads));
+    }
+    if (saved.actions != config_.actions) {  // e.g. Discrete(2) and Box(1): two outputs each
+      fail("config: expected actions " + config_.actions + " (this model), got " + saved.actions);
     }
   }
   if (const auto it = file.metadata.find("colony.version"); it != file.metadata.end()) {
