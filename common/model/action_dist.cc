@@ -18,17 +18,18 @@ ActionDist::ActionDist(const ModelConfig& config) : outputs_(config.num_actions)
     kind_ = Kind::kMultiDiscrete;
     nvec_ = config.MultiDiscreteNvec();
     range_ = 1;
-    for (const std::int64_t n : nvec_) range_ *= n;
+    for (const std::int64_t n : nvec_) {
+      offsets_.push_back(offsets_.empty() ? 0 : offsets_.back() + nvec_[offsets_.size() - 1]);
+      range_ *= n;
+    }
   }
 }
 
 torch::Tensor ActionDist::LogSoftmax(const torch::Tensor& logits) const {
   if (kind_ != Kind::kMultiDiscrete) return torch::log_softmax(logits, -1);
   std::vector<torch::Tensor> parts;
-  std::int64_t start = 0;
-  for (const std::int64_t n : nvec_) {
-    parts.push_back(torch::log_softmax(logits.narrow(-1, start, n), -1));
-    start += n;
+  for (std::size_t k = 0; k < nvec_.size(); ++k) {
+    parts.push_back(torch::log_softmax(logits.narrow(-1, offsets_[k], nvec_[k]), -1));
   }
   return torch::cat(parts, -1);
 }
@@ -77,10 +78,8 @@ torch::Tensor ActionDist::Sample(const torch::Tensor& logits, at::Generator& gen
   };
   if (kind_ == Kind::kDiscrete) return draw(logits);
   torch::Tensor action = torch::zeros({logits.size(0)}, torch::kLong);
-  std::int64_t start = 0;
-  for (const std::int64_t n : nvec_) {
-    action = action * n + draw(logits.narrow(-1, start, n));
-    start += n;
+  for (std::size_t k = 0; k < nvec_.size(); ++k) {
+    action = action * nvec_[k] + draw(logits.narrow(-1, offsets_[k], nvec_[k]));
   }
   return action;
 }
@@ -90,10 +89,8 @@ torch::Tensor ActionDist::Greedy(const torch::Tensor& logits) const {
   if (kind_ == Kind::kBox) return SplitGaussian(logits).mean.contiguous();
   if (kind_ == Kind::kDiscrete) return logits.argmax(-1).contiguous();
   torch::Tensor action = torch::zeros(logits.sizes().slice(0, logits.dim() - 1), torch::kLong);
-  std::int64_t start = 0;
-  for (const std::int64_t n : nvec_) {
-    action = action * n + logits.narrow(-1, start, n).argmax(-1);
-    start += n;
+  for (std::size_t k = 0; k < nvec_.size(); ++k) {
+    action = action * nvec_[k] + logits.narrow(-1, offsets_[k], nvec_[k]).argmax(-1);
   }
   return action;
 }
@@ -109,13 +106,7 @@ torch::Tensor ActionDist::LogProb(const torch::Tensor& logits, const torch::Tens
     return log_p.gather(-1, actions.to(torch::kLong).unsqueeze(-1)).squeeze(-1);
   }
   // Component k's index into the concatenated logits: its offset plus its value.
-  std::vector<std::int64_t> offsets;
-  std::int64_t start = 0;
-  for (const std::int64_t n : nvec_) {
-    offsets.push_back(start);
-    start += n;
-  }
-  const auto index = Components(actions) + torch::tensor(offsets, torch::kLong);
+  const auto index = Components(actions) + torch::tensor(offsets_, torch::kLong);
   return log_p.gather(-1, index).sum(-1);
 }
 

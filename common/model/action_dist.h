@@ -68,7 +68,8 @@ class ActionDist {
   Kind kind_ = Kind::kDiscrete;
   std::int64_t outputs_ = 0;
   std::int64_t range_ = 0;
-  std::vector<std::int64_t> nvec_;  // multi_discrete
+  std::vector<std::int64_t> nvec_;     // multi_discrete: the components' sizes
+  std::vector<std::int64_t> offsets_;  // and where each one's logits start
 };
 
 // Box actions into the environment's units (see the file comment): `actions` [N, D] float32 ->
