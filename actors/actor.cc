@@ -40,10 +40,11 @@ Actor::Actor(const std::string& env_name, int num_envs, std::uint64_t seed, int 
   const env::PolicyShape shape = env::PolicyShapeOf(spec);
   const ModelConfig& model = policy_->config();
   COLONY_CHECK(shape.obs_dim == model.obs_dim && shape.outputs == model.num_actions &&
-               shape.actions == model.actions)
-      << "policy built for obs_dim " << model.obs_dim << ", " << model.num_actions
-      << " outputs, actions " << model.actions << "; environment " << spec.name << " needs "
-      << shape.obs_dim << ", " << shape.outputs << ", " << shape.actions;
+               shape.actions == model.actions && shape.observations == model.observations)
+      << "policy built for obs_dim " << model.obs_dim << " (" << model.observations << "), "
+      << model.num_actions << " outputs, actions " << model.actions << "; environment "
+      << spec.name << " needs " << shape.obs_dim << " (" << shape.observations << "), "
+      << shape.outputs << ", " << shape.actions;
   float* obs = obs_.data_ptr<float>();
   for (int i = 0; i < num_envs; ++i) {
     env_->Seed(i, env::DeriveEnvSeed(seed, static_cast<std::uint64_t>(rank),
@@ -63,7 +64,9 @@ Trajectory Actor::Rollout(std::int64_t steps, const std::function<void()>& befor
   const std::int64_t num_envs = env_->num_envs();
   const std::int64_t obs_dim = env_->spec().obs_dim;
   Trajectory out;
-  out.obs = torch::empty({steps + 1, num_envs, obs_dim});
+  // Byte observations are kept as bytes (the float rows hold exact integers 0..255).
+  out.obs = torch::empty({steps + 1, num_envs, obs_dim},
+                         env_->spec().obs_uint8 ? torch::kUInt8 : torch::kFloat32);
   out.first = torch::empty({steps + 1, num_envs}, torch::kBool);
   out.actions = dist_.continuous()
                     ? torch::empty({steps, num_envs, dist_.action_dim()})
@@ -101,8 +104,15 @@ Trajectory Actor::Rollout(std::int64_t steps, const std::function<void()>& befor
       running_length_[i] += 1;
       if (!terminated[i] && !truncated[i]) continue;
       ended.push_back(i);
-      if (truncated[i] && !terminated[i]) cut.push_back(i);
-      finished_.push_back({static_cast<int>(i), running_return_[i], running_length_[i]});
+      if (env_->StepFaulted(static_cast<int>(i))) {
+        // User code failed in this step: the episode is dropped. No return is reported for it,
+        // and the step bootstraps from the value of its own observation (the step's reward is
+        // 0 and its outcome unknown): no made-up terminal teaches the value function a 0.
+        out.truncation_values[t][i] = step.values[i];
+      } else {
+        if (truncated[i] && !terminated[i]) cut.push_back(i);
+        finished_.push_back({static_cast<int>(i), running_return_[i], running_length_[i]});
+      }
       running_return_[i] = 0;
       running_length_[i] = 0;
     }

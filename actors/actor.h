@@ -54,8 +54,9 @@ class Actor {
   // Episodes finished since the last call, in the order they finished.
   std::vector<EpisodeStats> DrainEpisodes();
 
-  // Exceptions survived in gym:/py: environments (each cut an episode, reported as terminated
-  // with reward 0: that episode's partial return counts as an episode, a known limitation).
+  // Faults survived in gym:/py:/plugin: environments. Each dropped its episode: the failed step
+  // is recorded as truncated with reward 0, bootstrapping from the value of its own
+  // observation, and the episode's partial return is not reported (DrainEpisodes).
   std::int64_t env_errors() const { return env_->env_errors(); }
 
  private:

@@ -185,6 +185,7 @@ int RunActorRole(const TrainConfig& config, const RoleLayout& layout) {
   model.obs_dim = shape.obs_dim;
   model.num_actions = shape.outputs;
   model.actions = shape.actions;
+  model.observations = shape.observations;
   auto policy = MakePolicy(model);
   Actor actor(config.env, static_cast<int>(config.envs_per_actor),
               static_cast<std::uint64_t>(config.seed), layout.rank(), policy,

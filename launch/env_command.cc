@@ -116,10 +116,13 @@ int RunSpec(int argc, char** argv) {
   }
   const env::Env environment = MakeEnvForFlag(env_name);
   const env::EnvSpec& spec = environment.spec();
-  std::printf("%s\n  obs float32 %s (%lld floats per observation), actions %s, "
-              "episode limit %s\n",
-              spec.name.c_str(), ShapeText(spec.obs_shape).c_str(),
-              static_cast<long long>(spec.obs_dim), env::ActionSpaceText(spec).c_str(),
+  const std::string reader = env::PolicyShapeOf(spec).observations;
+  std::printf("%s\n  obs %s %s (%lld %s per observation%s), actions %s, episode limit %s\n",
+              spec.name.c_str(), spec.obs_uint8 ? "uint8" : "float32",
+              ShapeText(spec.obs_shape).c_str(), static_cast<long long>(spec.obs_dim),
+              spec.obs_uint8 ? "bytes" : "floats",
+              reader.rfind("image:", 0) == 0 ? ", read by the image torso" : "",
+              env::ActionSpaceText(spec).c_str(),
               spec.max_episode_steps > 0 ? std::to_string(spec.max_episode_steps).c_str()
                                          : "none known");
   for (const auto& line : spec.details) std::printf("  %s\n", line.c_str());

@@ -132,13 +132,14 @@ int RunEvalCommand(int argc, char** argv) {
   const env::PolicyShape shape = env::PolicyShapeOf(spec);
   const ModelConfig& model = policy.config();
   if (shape.obs_dim != model.obs_dim || shape.outputs != model.num_actions ||
-      shape.actions != model.actions) {
-    std::fprintf(stderr, "colony eval: %s: the model takes %lld observations and has %lld action "
-                 "outputs (%s); %s needs %lld and %lld (%s: %s)\n", checkpoint.c_str(),
-                 static_cast<long long>(model.obs_dim), static_cast<long long>(model.num_actions),
-                 model.actions.c_str(), spec.name.c_str(), static_cast<long long>(shape.obs_dim),
-                 static_cast<long long>(shape.outputs), env::ActionSpaceText(spec).c_str(),
-                 shape.actions.c_str());
+      shape.actions != model.actions || shape.observations != model.observations) {
+    std::fprintf(stderr, "colony eval: %s: the model takes %lld observations (%s) and has %lld "
+                 "action outputs (%s); %s needs %lld (%s) and %lld (%s: %s)\n", checkpoint.c_str(),
+                 static_cast<long long>(model.obs_dim), model.observations.c_str(),
+                 static_cast<long long>(model.num_actions), model.actions.c_str(),
+                 spec.name.c_str(), static_cast<long long>(shape.obs_dim),
+                 shape.observations.c_str(), static_cast<long long>(shape.outputs),
+                 env::ActionSpaceText(spec).c_str(), shape.actions.c_str());
     return 2;
   }
   const ActionDist dist(model);
@@ -179,11 +180,13 @@ int RunEvalCommand(int argc, char** argv) {
       running_return[k] += rewards[k];
       running_length[k] += 1;
       if (!terminated[k] && !truncated[k]) continue;
-      if (next_episode[k] < episodes) {
-        returns.push_back(running_return[k]);
-        lengths.push_back(running_length[k]);
+      if (!env->StepFaulted(i)) {  // a fault dropped the episode: this env plays it again
+        if (next_episode[k] < episodes) {
+          returns.push_back(running_return[k]);
+          lengths.push_back(running_length[k]);
+        }
+        next_episode[k] += num_envs;
       }
-      next_episode[k] += num_envs;
       running_return[k] = 0;
       running_length[k] = 0;
       env->Reset(i, obs_data + i * spec.obs_dim);

@@ -196,7 +196,8 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   const ActionDist dist(model);
   const TrajectoryGeometry geometry{config.unroll,       config.envs_per_actor, model.obs_dim,
                                     model.num_actions,   memory.layers(),       memory.length(),
-                                    memory.width(),      dist.action_dim(),     dist.action_range()};
+                                    memory.width(),      dist.action_dim(),
+                                    model.ObsBytes() ? 1 : 0,                   dist.action_range()};
   const std::size_t capacity = static_cast<std::size_t>(
       std::max<std::int64_t>(4, 2 * config.batch / config.envs_per_actor + 2));
   Receiver receiver(layout, geometry, capacity, timeout);

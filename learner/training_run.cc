@@ -37,6 +37,7 @@ ModelConfig ResolveModelConfig(const TrainConfig& config) {
   model.obs_dim = shape.obs_dim;
   model.num_actions = shape.outputs;
   model.actions = shape.actions;
+  model.observations = shape.observations;
   return model;
 }
 

@@ -62,6 +62,37 @@ TEST(Actor, RolloutFlagsObservationsAndVersionsAgree) {
   EXPECT_TRUE(actor.DrainEpisodes().empty());
 }
 
+// A fault in env 1 (the test plugin fails every 3rd step of that env) drops its episode: the
+// step is recorded as truncated with reward 0 and the value of its own observation as the
+// bootstrap, and no return is reported for it; env 0's 10-step episode is reported as usual.
+TEST(Actor, AFaultDropsTheEpisode) {
+  const std::string env = std::string("plugin:") + COLONY_TEST_PLUGIN_DIR +
+                          "/test_plugin.so:fail_every=3,fail_env=1,length=10";
+  torch::manual_seed(4);
+  auto policy = PolicyFor(env, "mlp");
+  Actor actor(env, /*num_envs=*/2, /*seed=*/5, /*rank=*/0, policy);
+  const Trajectory t = actor.Rollout(12);
+  EXPECT_EQ(actor.env_errors(), 4);
+  for (int step : {2, 5, 8, 11}) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    EXPECT_TRUE(t.truncated[step][1].item<bool>());
+    EXPECT_FALSE(t.terminated[step][1].item<bool>());
+    EXPECT_EQ(t.rewards[step][1].item<float>(), 0.0f);
+    EXPECT_TRUE(t.first[step + 1][1].item<bool>()) << "the env was reset";
+    Memory none = policy->InitialMemory(1);
+    const float own_value =
+        policy->Step(t.obs[step].slice(0, 1, 2), torch::zeros({1}, torch::kBool), none)
+            .values[0]
+            .item<float>();
+    EXPECT_FLOAT_EQ(t.truncation_values[step][1].item<float>(), own_value);
+  }
+  const auto episodes = actor.DrainEpisodes();
+  ASSERT_EQ(episodes.size(), 1u) << "only env 0's episode; env 1's four were dropped";
+  EXPECT_EQ(episodes[0].env_index, 0);
+  EXPECT_EQ(episodes[0].length, 10);
+  EXPECT_EQ(episodes[0].episode_return, 10.0);
+}
+
 TEST(Learner, UpdateChangesWeightsAndBumpsTheVersion) {
   torch::manual_seed(5);
   auto policy = PolicyFor("RepeatPrevious:k=2", "gtrxl");

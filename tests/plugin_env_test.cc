@@ -1,6 +1,7 @@
 // Environment plugins (common/env/plugin/): the loader's refusals (missing file, not a library,
 // missing symbol, wrong ABI version, a NULL function, bad parameters, a bad spec), the fault
-// path (a failed step in env i -> terminated, reward 0, reset, counted; N in a row -> EnvFault),
+// path (a failed step in env i -> its episode dropped: truncated, reward 0, marked, reset,
+// counted; N in a row -> EnvFault),
 // seeding, and the example plugin examples/plugin_cartpole against the native CartPole-v1 from
 // the committed reference states, bit for bit.
 //
@@ -86,6 +87,56 @@ TEST(PluginEnv, BadParametersAndSpecsAreRefused) {
              "the plugin's create returned a bad spec: num_actions 0, expected >= 1");
 }
 
+// action_space and step_box: MultiDiscrete actions arrive as mixed-radix integers, Box actions
+// as float rows, each exactly as sent; bad action spaces are refused naming what is expected.
+TEST(PluginEnv, MultiDiscreteAndBoxActionsReachThePlugin) {
+  const std::string actions = "plugin:" + kDir + "/actions_plugin.so";
+  const auto md = MakeBatchEnv(actions, 2);
+  EXPECT_EQ(md->spec().num_actions, 6);
+  EXPECT_EQ(md->spec().action_nvec, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(PolicyShapeOf(md->spec()).actions, "multi_discrete:2,3");
+  EXPECT_HAS(md->spec().details[1], "action space: MultiDiscrete([2 3])");
+  std::vector<float> obs(6), rewards(2);
+  std::vector<std::uint8_t> terminated(2), truncated(2);
+  md->Reset(0, obs.data());
+  md->Reset(1, obs.data() + 2);
+  const std::int64_t integer[] = {5, 1};  // (1, 2) and (0, 1)
+  md->Step(integer, false, obs.data(), rewards.data(), terminated.data(), truncated.data());
+  EXPECT_EQ(std::vector<float>(obs.begin(), obs.begin() + 4), (std::vector<float>{1, 2, 0, 1}));
+  EXPECT_EQ(rewards, (std::vector<float>{3, 1}));
+  EXPECT_EQ(md->env_errors(), 0);
+
+  const auto box = MakeBatchEnv(actions + ":kind=1,dims=3", 2);
+  const EnvSpec& spec = box->spec();
+  EXPECT_EQ(spec.num_actions, 0);
+  EXPECT_EQ(spec.action_dim, 3);
+  EXPECT_EQ(spec.action_low, (std::vector<float>{-1, -2, -3}));
+  EXPECT_EQ(spec.action_high, (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(PolicyShapeOf(spec).outputs, 6);
+  EXPECT_EQ(PolicyShapeOf(spec).actions, "box");
+  box->Reset(0, obs.data());
+  box->Reset(1, obs.data() + 3);
+  const float floats[] = {0.5f, -2.0f, 3.0f, -1.0f, 0.0f, 0.25f};
+  box->StepBox(floats, false, obs.data(), rewards.data(), terminated.data(), truncated.data());
+  EXPECT_EQ(obs, std::vector<float>(floats, floats + 6));
+  EXPECT_EQ(rewards, (std::vector<float>{-13.25f, -1.0625f}));
+  EXPECT_EQ(box->env_errors(), 0);
+  try {
+    box->Step(integer, false, obs.data(), rewards.data(), terminated.data(), truncated.data());
+    FAIL() << "expected EnvError";
+  } catch (const EnvError& e) {
+    EXPECT_HAS(std::string(e.what()), "takes Box actions (Box([-1 -2 -3], [1 2 3], (3,))), not "
+                                      "integer actions");
+  }
+  EXPECT_HAS(ErrorOf(actions + ":bad=1"),
+             "the plugin's create returned a bad spec: action kind 7, expected 1 "
+             "(MultiDiscrete) or 2 (Box)");
+  EXPECT_HAS(ErrorOf(actions + ":kind=1,bad=2"),
+             "Box bounds of dimension 0: [5.000000, 1.000000], expected low <= high");
+  EXPECT_HAS(ErrorOf(actions + ":bad=3"),
+             "num_actions 5 with MultiDiscrete actions, expected the product of nvec");
+}
+
 // A relative PATH is resolved against the working directory, not the library search path.
 TEST(PluginEnv, RelativePathsAreResolvedAgainstTheWorkingDirectory) {
   const std::string here = std::filesystem::current_path().string();
@@ -95,7 +146,8 @@ TEST(PluginEnv, RelativePathsAreResolvedAgainstTheWorkingDirectory) {
   std::filesystem::current_path(here);
 }
 
-// Env 1 fails on its 3rd step: that step reads terminated with reward 0, the env restarts (obs
+// Env 1 fails on its 3rd step: that step reads truncated with reward 0, marked as a fault, the
+// env restarts (obs
 // 0), env 0 is untouched, and env_errors counts it. The next clean step resets the run of
 // failures.
 TEST(PluginEnv, FailureCutsTheEpisodeResetsAndCounts) {
@@ -115,12 +167,16 @@ TEST(PluginEnv, FailureCutsTheEpisodeResetsAndCounts) {
   EXPECT_EQ(core->env_errors(), 0);
   step();
   EXPECT_EQ(core->env_errors(), 1);
-  EXPECT_EQ(terminated, (std::vector<std::uint8_t>{0, 1}));
+  EXPECT_EQ(terminated, (std::vector<std::uint8_t>{0, 0}));
+  EXPECT_EQ(truncated, (std::vector<std::uint8_t>{0, 1}));
+  EXPECT_FALSE(core->StepFaulted(0));
+  EXPECT_TRUE(core->StepFaulted(1));
   EXPECT_EQ(rewards, (std::vector<float>{1, 0}));
   EXPECT_EQ(obs, (std::vector<float>{3, 0})) << "env 1 reset: its first observation";
   step();
   EXPECT_EQ(obs, (std::vector<float>{4, 1}));
   EXPECT_EQ(terminated, (std::vector<std::uint8_t>{0, 0}));
+  EXPECT_FALSE(core->StepFaulted(1));
   for (int t = 0; t < 30; ++t) step();  // a failure every 3rd step never reaches 2 in a row
   EXPECT_EQ(core->env_errors(), 11);
 }
@@ -139,7 +195,7 @@ TEST(PluginEnv, AMessageWithoutAFailureIsNotCountedLater) {
                terminated.data(), truncated.data());
   }
   EXPECT_EQ(core->env_errors(), 1) << "only env 0 failed, at its 3rd step";
-  EXPECT_EQ(terminated, (std::vector<std::uint8_t>{1, 0}));
+  EXPECT_EQ(truncated, (std::vector<std::uint8_t>{1, 0}));
   EXPECT_EQ(obs, (std::vector<float>{0, 3}));
 }
 

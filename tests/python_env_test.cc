@@ -19,6 +19,7 @@
 
 #include "common/env/registry.h"
 #include "tests/cartpole_reference.h"
+#include "common/env/throughput.h"
 #include "common/env/vector_env.h"
 
 namespace colony::env {
@@ -60,6 +61,37 @@ TEST(PythonEnv, GymPendulumHasABoxActionSpace) {
   const auto env = MakeBatchEnv("gym:Pendulum-v1", 1);
   EXPECT_EQ(ActionSpaceText(env->spec()), "Box(-2, 2, (1,))");
   EXPECT_EQ(env->spec().max_episode_steps, 200);
+}
+
+// VectorEnv (what `colony env bench` steps) takes Box actions within the bounds and names the
+// first one outside them; the benchmark measures Box environments with uniform actions.
+TEST(PythonEnv, VectorEnvStepsBoxActionsAndTheBenchMeasuresThem) {
+  VectorEnv envs("gym:Pendulum-v1", 2, /*run_seed=*/1, /*rank=*/0);
+  std::vector<float> obs(6), rewards(2);
+  std::vector<std::uint8_t> terminated(2), truncated(2), first(2);
+  envs.Reset(obs.data(), first.data());
+  const float good[] = {2.0f, -1.5f};
+  envs.StepBox(good, obs.data(), rewards.data(), terminated.data(), truncated.data(),
+               first.data());
+  EXPECT_EQ(envs.total_steps(), 2);
+  const float bad[] = {0.0f, 2.5f};
+  try {
+    envs.StepBox(bad, obs.data(), rewards.data(), terminated.data(), truncated.data(),
+                 first.data());
+    FAIL() << "expected EnvError";
+  } catch (const EnvError& e) {
+    EXPECT_NE(std::string(e.what()).find("action for env 1, dimension 0: expected a finite value "
+                                         "in [-2.000000, 2.000000], got 2.500000"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(envs.total_steps(), 2);  // the bad batch changed nothing
+  std::vector<std::int64_t> integer(2, 0);
+  EXPECT_THROW(envs.Step(integer.data(), obs.data(), rewards.data(), terminated.data(),
+                         truncated.data(), first.data()),
+               EnvError);
+  const Throughput measured = MeasureThroughput("gym:Pendulum-v1", 4, 0.05);
+  EXPECT_GT(measured.steps, 0);
 }
 
 TEST(PythonEnv, BoxActionsReachTheEnvironment) {
@@ -133,9 +165,16 @@ TEST(PythonEnv, DictAndTupleFlattenInTheDocumentedOrder) {
   EXPECT_NE(details.find("[10, 12) obs['pos']"), std::string::npos) << details;
 }
 
+// A lone uint8 Box keeps its shape and is marked as bytes: the actor's rows are floats of the
+// same values, the trajectory and the wire keep uint8, and the policy reads it as an image.
 TEST(PythonEnv, Uint8BoxBecomesFloatsAndKeepsItsShape) {
   Env env(MakeBatchEnv("py:colony_test_envs:image", 1));
   EXPECT_EQ(env.spec().obs_shape, (std::vector<std::int64_t>{2, 3, 1}));
+  EXPECT_TRUE(env.spec().obs_uint8);
+  EXPECT_EQ(PolicyShapeOf(env.spec()).observations, "image:2,3,1");
+  EXPECT_FALSE(MakeBatchEnv("py:colony_test_envs:nested", 1)->spec().obs_uint8);
+  EXPECT_EQ(PolicyShapeOf(MakeBatchEnv("py:colony_test_envs:nested", 1)->spec()).observations,
+            "float32");
   EXPECT_EQ(env.Reset(), std::vector<float>(6, 1.0f));
   EXPECT_EQ(env.Step(0).obs, std::vector<float>(6, 11.0f));
 }
@@ -178,8 +217,9 @@ TEST(PythonEnv, BadInputNamesWhatIsAllowed) {
             std::string::npos);
 }
 
-// An exception in env 1's step: that step reads terminated with reward 0, the env restarts,
-// the others are untouched, and env_errors counts it. VectorEnv auto-resets as for built-ins.
+// An exception in env 1's step: that step reads truncated with reward 0 and is marked as a
+// fault (its episode is dropped), the env restarts, the others are untouched, and env_errors
+// counts it. VectorEnv auto-resets as for built-ins.
 TEST(PythonEnv, ExceptionCutsTheEpisodeResetsAndCounts) {
   auto core = MakeBatchEnv("py:colony_test_envs:raising:every=3", 2,
                            {.rank = 7, .max_consecutive_errors = 5});
@@ -198,14 +238,16 @@ TEST(PythonEnv, ExceptionCutsTheEpisodeResetsAndCounts) {
   core->Step(actions.data(), /*auto_reset=*/true, obs.data(), rewards.data(), terminated.data(),
              truncated.data());
   EXPECT_EQ(core->env_errors(), 2);
-  EXPECT_EQ(terminated, (std::vector<std::uint8_t>{1, 1}));
-  EXPECT_EQ(truncated, (std::vector<std::uint8_t>{0, 0}));
+  EXPECT_EQ(terminated, (std::vector<std::uint8_t>{0, 0}));
+  EXPECT_EQ(truncated, (std::vector<std::uint8_t>{1, 1}));
+  EXPECT_TRUE(core->StepFaulted(0) && core->StepFaulted(1));
   EXPECT_EQ(rewards, (std::vector<float>{0, 0}));
   EXPECT_EQ(obs, (std::vector<float>{0, 0})) << "reset: the first observation of a new episode";
   core->Step(actions.data(), /*auto_reset=*/true, obs.data(), rewards.data(), terminated.data(),
              truncated.data());
   EXPECT_EQ(obs, (std::vector<float>{1, 1}));
   EXPECT_EQ(terminated, (std::vector<std::uint8_t>{0, 0}));
+  EXPECT_FALSE(core->StepFaulted(0) || core->StepFaulted(1)) << "marks last one step";
 }
 
 TEST(PythonEnv, ConsecutiveErrorsEndTheRunWithTheTraceback) {

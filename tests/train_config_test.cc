@@ -43,7 +43,7 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   const std::string json = TrainConfig().ToJson();
   EXPECT_EQ(json.rfind("{\n    \"env\": \"CartPole-v1\",\n    \"model\": \"gtrxl\",\n"
                       "    \"obs_dim\": 4,\n    \"num_actions\": 2,\n    \"actions\": \"discrete\",\n"
-                      "    \"layers\": 2,\n", 0),
+                      "    \"observations\": \"float32\",\n    \"layers\": 2,\n", 0),
             0u)
       << json;
   const std::string end = "    \"lr_decay\": true\n}\n";

@@ -80,10 +80,10 @@ TEST(WireMalformed, PrefixFaults) {
   s.magic[0] = 'X';
   EXPECT_ERROR(Decode(Build(s)), "bad magic: expected \"CLNY\"");
   s = good;
-  s.version = 1;  // before Box actions: no action_dim in the geometry
-  EXPECT_ERROR(Decode(Build(s)), "format version 1, expected 2");
-  s.version = 3;
-  EXPECT_ERROR(Decode(Build(s)), "format version 3, expected 2");
+  s.version = 2;  // before uint8 observations: no obs_uint8 in the geometry
+  EXPECT_ERROR(Decode(Build(s)), "format version 2, expected 3");
+  s.version = 4;
+  EXPECT_ERROR(Decode(Build(s)), "format version 4, expected 3");
   s = good;
   s.kind = 2;
   EXPECT_ERROR(Decode(Build(s)), "message kind 2 (weights), expected 1 (trajectory)");
@@ -239,10 +239,10 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
   EXPECT_ERROR(decode_tracked(Build(s)), "tensor table entry 0 name length 65, at most 64");
 
   // Size tags far beyond anything real, patched into an otherwise valid header: the table's
-  // count sits right after the 8 geometry fields, the rank, the sequence number and the error
+  // count sits right after the 9 geometry fields, the rank, the sequence number and the error
   // count.
   Bytes bytes = Build(good);
-  const std::size_t table_count = 16 + 8 * 8 + 4 + 8 + 8;
+  const std::size_t table_count = 16 + 9 * 8 + 4 + 8 + 8;
   const std::uint64_t huge = std::uint64_t{1} << 62;
   std::memcpy(bytes.data() + table_count, &huge, 8);
   EXPECT_ERROR(decode_tracked(bytes), "tensor table size 4611686018427387904, at most 32");
@@ -255,7 +255,7 @@ TEST(WireMalformed, CorruptCountsAreRejectedWithoutBigAllocations) {
   s.blobs.resize(1);
   bytes = Build(s);
   // Ends two bytes into the first entry's name.
-  const std::uint32_t short_header = 8 * 8 + 4 + 8 + 8 + 8 + 8 + 2;
+  const std::uint32_t short_header = 9 * 8 + 4 + 8 + 8 + 8 + 8 + 2;
   std::memcpy(bytes.data() + 8, &short_header, 4);
   EXPECT_ERROR(decode_tracked(bytes), "header ends early, inside tensor table entry 0 name");
 }

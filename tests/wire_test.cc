@@ -87,6 +87,31 @@ TEST(Wire, MultiDiscreteActionsAreBoundedByTheirRange) {
   EXPECT_ERROR(DecodeTrajectory(buffer, g), "action 6 outside [0, 6) at t=0, column 1");
 }
 
+// Byte observations (geometry obs_uint8) travel as uint8: a quarter of float32's bytes, every
+// value valid, and a receiver that expects the other kind refuses the message by its geometry.
+TEST(Wire, Uint8ObservationsRoundTripInAQuarterOfTheBytes) {
+  TrajectoryGeometry g = kDefault;
+  g.obs_dim = 147;  // MiniGrid's 7x7x3 view
+  g.obs_uint8 = 1;
+  const Trajectory tr = MakeRandomTrajectory(g, 13);
+  ASSERT_EQ(tr.obs.scalar_type(), torch::kUInt8);
+  EXPECT_EQ(GeometryOf(tr), g);
+  Bytes bytes;
+  const DecodedTrajectory d = RoundTrip(tr, g, bytes);
+  ExpectSameTrajectory(d.trajectory, tr);
+  EXPECT_TRUE(bytes == Build(SpecOf(tr, g, 5, 77)));
+  TrajectoryGeometry as_floats = g;
+  as_floats.obs_uint8 = 0;
+  Trajectory float_tr = tr;
+  float_tr.obs = tr.obs.to(torch::kFloat32);
+  Bytes floats;
+  EncodeTrajectory(float_tr, 5, 77, floats);
+  EXPECT_EQ(floats.size() - bytes.size(),
+            static_cast<std::size_t>(3 * tr.obs.numel()));  // 4 bytes per value against 1
+  EXPECT_ERROR(DecodeTrajectory(bytes, as_floats), "geometry obs_uint8 1, expected 0");
+  EXPECT_ERROR(DecodeTrajectory(floats, g), "geometry obs_uint8 0, expected 1");
+}
+
 TEST(Wire, MlpTrajectoryWithEmptyMemoryRoundTrips) {
   Trajectory tr = MakeRandomTrajectory(kMlp, 2);
   EXPECT_EQ(tr.initial_memory.hidden.numel(), 0);

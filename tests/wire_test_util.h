@@ -68,7 +68,7 @@ struct Entry {
 
 struct Spec {
   char magic[4] = {'C', 'L', 'N', 'Y'};
-  std::uint32_t version = 2, kind = 1;
+  std::uint32_t version = 3, kind = 1;
   std::vector<std::int64_t> geometry;
   std::int32_t rank = 0;
   std::uint64_t sequence = 0;
@@ -91,7 +91,8 @@ inline Spec SpecOf(const Trajectory& tr, const TrajectoryGeometry& g, std::int32
             std::uint64_t sequence) {
   Spec s;
   s.geometry = {g.steps,         g.columns,       g.obs_dim,      g.num_actions,
-                g.memory_layers, g.memory_length, g.memory_width, g.action_dim};
+                g.memory_layers, g.memory_length, g.memory_width, g.action_dim,
+                g.obs_uint8};
   s.rank = rank;
   s.sequence = sequence;
   const std::pair<const char*, torch::Tensor> tensors[] = {
@@ -103,6 +104,7 @@ inline Spec SpecOf(const Trajectory& tr, const TrajectoryGeometry& g, std::int32
   for (const auto& [name, t] : tensors) {
     const std::string dtype = t.scalar_type() == torch::kFloat32 ? "float32"
                               : t.scalar_type() == torch::kInt64 ? "int64"
+                              : t.scalar_type() == torch::kUInt8 ? "uint8"
                                                                  : "bool";
     s.blobs.push_back(BytesOf(t));
     s.entries.push_back({name, dtype, t.sizes().vec(), Align8(end), s.blobs.back().size()});

@@ -80,6 +80,7 @@ const std::vector<Setting>& Settings() {
       Int("", "obs_dim", FIELD(model.obs_dim), 1, M::kMaxObsDim, ""),
       Int("", "num_actions", FIELD(model.num_actions), 1, M::kMaxNumActions, ""),
       Text("", "actions", FIELD(model.actions), ""),
+      Text("", "observations", FIELD(model.observations), ""),
       Int("layers", "layers", FIELD(model.layers), 1, M::kMaxLayers,
           "transformer blocks (mlp: hidden layers)"),
       Int("d-model", "d_model", FIELD(model.d_model), 1, M::kMaxDModel, "model width"),
@@ -273,7 +274,7 @@ void ApplyConfigFile(const std::string& path, Flags& flags) {
     }
     if (setting == nullptr) throw FlagError("--config " + path + ": unknown key '" + key + "'");
     const std::string flag = setting->flag;
-    if (flag.empty()) continue;  // obs_dim, num_actions, actions: from the environment
+    if (flag.empty()) continue;  // obs_dim, num_actions, actions, observations: from the env
     if (const std::string expected = TypeProblem(*setting, it->value); !expected.empty()) {
       throw FlagError("--config " + path + ": key '" + key + "': expected " + expected +
                       ", got " + JsonTypeName(it->value));

@@ -27,7 +27,16 @@ void BatchEnv::StepBox(const float*, bool, float*, float*, std::uint8_t*, std::u
 }
 
 PolicyShape PolicyShapeOf(const EnvSpec& spec) {
-  PolicyShape shape{spec.obs_dim, spec.num_actions, "discrete"};
+  PolicyShape shape{spec.obs_dim, spec.num_actions, "discrete", "float32"};
+  if (spec.obs_uint8) {
+    const std::vector<std::int64_t>& s = spec.obs_shape;
+    if (s.size() == 3 || s.size() == 2) {
+      shape.observations = "image:" + std::to_string(s[0]) + "," + std::to_string(s[1]) + "," +
+                           std::to_string(s.size() == 3 ? s[2] : 1);
+    } else {
+      shape.observations = "uint8";
+    }
+  }
   if (spec.action_dim > 0) {
     shape.outputs = 2 * spec.action_dim;
     shape.actions = "box";

@@ -17,6 +17,7 @@
 // trajectories against other implementations runs exactly the code that actors run.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,11 @@ struct EnvSpec {
   std::string name;                     // canonical, with every parameter: "TMaze:length=10"
   std::vector<std::int64_t> obs_shape;  // the shape of one observation, e.g. {4}
   std::int64_t obs_dim = 0;             // floats per observation row: product of obs_shape
+  // Every observation value is an integer in [0, 255] (a Gymnasium uint8 Box, e.g. an image):
+  // rows are still float32 here, but the trajectory, the wire and the learner's batch keep them
+  // as uint8 (a quarter of the bytes), and a [H, W, C] or [H, W] shape is read by the policy's
+  // image torso (PolicyShape::observations).
+  bool obs_uint8 = false;
   // Actions are the integers [0, num_actions) (Discrete), except:
   //   MultiDiscrete: action_nvec holds the components' sizes, and an action is their mixed-radix
   //     index (the last component varying fastest) in [0, num_actions = product of action_nvec);
@@ -117,18 +123,35 @@ class BatchEnv {
   // The current physical state of env i (empty if there is none); for tests and replay.
   virtual std::vector<double> GetState(int i) const;
 
-  // Faults in user code survived so far (a Python exception in step or reset): each one cut
-  // its env's episode, reported as terminated with reward 0, and the env was reset. Always 0
-  // for built-in environments.
+  // Faults in user code survived so far (a Python exception or a plugin error in step or
+  // reset): each one dropped its env's episode (the step reads truncated with reward 0, and
+  // StepFaulted says why) and the env was reset. Always 0 for built-in environments.
   virtual std::int64_t env_errors() const { return 0; }
+
+  // Whether env i's latest batch step failed in user code. Its step then reads truncated with
+  // reward 0 and a zero observation, not a real end of episode: callers drop the episode (no
+  // return statistics; the learner bootstraps from the value of the step's own observation
+  // instead of a made-up terminal). Always false for built-in environments.
+  bool StepFaulted(int i) const {
+    return !step_faults_.empty() && step_faults_[static_cast<std::size_t>(i)] != 0;
+  }
 
  protected:
   Rng& rng(int i) { return rngs_[static_cast<std::size_t>(i)]; }
+  // For environments with faults: clear the marks at the start of a batch step, mark env i's.
+  void ClearStepFaults() {
+    if (!step_faults_.empty()) std::fill(step_faults_.begin(), step_faults_.end(), 0);
+  }
+  void MarkStepFault(int i) {
+    step_faults_.resize(static_cast<std::size_t>(num_envs_), 0);
+    step_faults_[static_cast<std::size_t>(i)] = 1;
+  }
 
  private:
   EnvSpec spec_;
   int num_envs_;
   std::vector<Rng> rngs_;  // one stream per env: draws never depend on other envs
+  std::vector<std::uint8_t> step_faults_;  // [num_envs] once a fault happened, else empty
 };
 
 // One step as Gymnasium returns it.
@@ -167,10 +190,13 @@ void CheckAction(const EnvSpec& spec, std::int64_t action);
 
 // The policy an environment needs: its observation length, the width of the policy head and
 // what those outputs mean (ModelConfig::actions: "discrete", "multi_discrete:N1,N2,...", "box").
+// And how it reads observations (ModelConfig::observations): "float32", "uint8" (bytes, not an
+// image) or "image:H,W,C" (uint8 of rank 3, or rank 2 as C = 1).
 struct PolicyShape {
   std::int64_t obs_dim = 0;
   std::int64_t outputs = 0;
   std::string actions;
+  std::string observations = "float32";
 };
 PolicyShape PolicyShapeOf(const EnvSpec& spec);
 

@@ -32,7 +32,7 @@ void FaultLog::Fault(int i, const char* call, const std::string& message) {
                  "[colony] env error %lld: %s %s in %s(); %s (%lld in a row; "
                  "--max-env-errors %lld ends the run)%s:\n%s%s",
                  static_cast<long long>(count_), Where(i).c_str(), verb_.c_str(), call,
-                 in_step ? "the step is reported as terminated with reward 0 and the env reset"
+                 in_step ? "the episode is dropped and the env reset"
                          : "the reset is retried",
                  static_cast<long long>(consecutive_ + 1),
                  static_cast<long long>(options_.max_consecutive_errors),

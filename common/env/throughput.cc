@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <vector>
 
@@ -13,24 +14,30 @@ namespace colony::env {
 
 Throughput MeasureThroughput(const std::string& env_name, int num_envs, double seconds) {
   VectorEnv envs(env_name, num_envs, /*run_seed=*/1, /*rank=*/0);
-  if (envs.spec().action_dim > 0) {
-    throw EnvError(env_name + ": measuring environments with Box actions (" +
-                   ActionSpaceText(envs.spec()) + ") is not supported yet; integer action "
-                   "spaces only (Discrete, MultiDiscrete)");
-  }
+  const EnvSpec& spec = envs.spec();
   const auto e = static_cast<std::size_t>(num_envs);
-  const auto dim = static_cast<std::size_t>(envs.spec().obs_dim);
+  const auto dim = static_cast<std::size_t>(spec.obs_dim);
   std::vector<float> obs(e * dim);
   std::vector<float> rewards(e);
   std::vector<std::uint8_t> terminated(e), truncated(e), first(e);
 
   // Uniform random actions: for CartPole this ends episodes after ~20 steps, so resets (and
-  // their random draws) are part of what is measured, as they are in training.
+  // their random draws) are part of what is measured, as they are in training. Box actions are
+  // uniform within each dimension's bounds ([-1, 1] where a bound is infinite).
   constexpr std::size_t kActionRows = 64;
-  std::vector<std::int64_t> actions(kActionRows * e);
+  const auto box_dim = static_cast<std::size_t>(spec.action_dim);
+  std::vector<std::int64_t> actions(box_dim > 0 ? 0 : kActionRows * e);
+  std::vector<float> box_actions(kActionRows * e * box_dim);
   Rng rng(/*seed=*/12345);
   for (auto& action : actions) {
-    action = rng.Below(static_cast<std::uint32_t>(envs.spec().num_actions));
+    action = rng.Below(static_cast<std::uint32_t>(spec.num_actions));
+  }
+  for (std::size_t i = 0; i < box_actions.size(); ++i) {
+    const std::size_t j = i % box_dim;
+    const bool finite = std::isfinite(spec.action_low[j]) && std::isfinite(spec.action_high[j]);
+    const double low = finite ? spec.action_low[j] : -1.0, high = finite ? spec.action_high[j] : 1.0;
+    box_actions[i] = static_cast<float>(rng.Uniform(low, high));
+    box_actions[i] = std::clamp(box_actions[i], static_cast<float>(low), static_cast<float>(high));
   }
 
   envs.Reset(obs.data(), first.data());
@@ -39,8 +46,13 @@ Throughput MeasureThroughput(const std::string& env_name, int num_envs, double s
   std::size_t row = 0;
   auto run_batches = [&](std::int64_t batches) {
     for (std::int64_t b = 0; b < batches; ++b) {
-      envs.Step(&actions[row * e], obs.data(), rewards.data(), terminated.data(),
-                truncated.data(), first.data());
+      if (box_dim > 0) {
+        envs.StepBox(&box_actions[row * e * box_dim], obs.data(), rewards.data(),
+                     terminated.data(), truncated.data(), first.data());
+      } else {
+        envs.Step(&actions[row * e], obs.data(), rewards.data(), terminated.data(),
+                  truncated.data(), first.data());
+      }
       row = (row + 1) % kActionRows;
     }
   };

@@ -2,6 +2,8 @@
 // vector_env.h for the buffer and seeding contract.
 #include "common/env/vector_env.h"
 
+#include <cmath>
+
 #include <utility>
 
 #include "common/env/registry.h"
@@ -54,13 +56,45 @@ void VectorEnv::Step(const std::int64_t* actions, float* obs, float* rewards,
   if (!started_) throw EnvError(spec().name + ": expected Reset before the first Step");
 
   core_->Step(actions, /*auto_reset=*/true, obs, rewards, terminated, truncated);
+  Record(rewards, terminated, truncated, first);
+}
+
+void VectorEnv::StepBox(const float* actions, float* obs, float* rewards,
+                        std::uint8_t* terminated, std::uint8_t* truncated, std::uint8_t* first) {
+  const EnvSpec& s = spec();
+  if (s.action_dim == 0) {
+    throw EnvError(s.name + " takes integer actions (" + ActionSpaceText(s) + "), not Box actions");
+  }
+  const auto dim = static_cast<std::size_t>(s.action_dim);
+  for (std::size_t e = 0; e < static_cast<std::size_t>(num_envs()); ++e) {
+    for (std::size_t j = 0; j < dim; ++j) {
+      const float a = actions[e * dim + j];
+      if (!std::isfinite(a) || a < s.action_low[j] || a > s.action_high[j]) {
+        throw EnvError(s.name + ": action for env " + std::to_string(e) + ", dimension " +
+                       std::to_string(j) + ": expected a finite value in [" +
+                       std::to_string(s.action_low[j]) + ", " + std::to_string(s.action_high[j]) +
+                       "], got " + std::to_string(a));
+      }
+    }
+  }
+  if (!started_) throw EnvError(s.name + ": expected Reset before the first Step");
+  core_->StepBox(actions, /*auto_reset=*/true, obs, rewards, terminated, truncated);
+  Record(rewards, terminated, truncated, first);
+}
+
+void VectorEnv::Record(const float* rewards, const std::uint8_t* terminated,
+                       const std::uint8_t* truncated, std::uint8_t* first) {
+  const auto n = static_cast<std::size_t>(num_envs());
   total_steps_ += static_cast<std::int64_t>(n);
   for (std::size_t e = 0; e < n; ++e) {
     running_return_[e] += rewards[e];
     running_length_[e] += 1;
     const bool done = (terminated[e] | truncated[e]) != 0;
     first[e] = done;
-    if (done) {
+    if (done && core_->StepFaulted(static_cast<int>(e))) {  // a dropped episode: no statistics
+      running_return_[e] = 0;
+      running_length_[e] = 0;
+    } else if (done) {
       completed_.push_back({static_cast<int>(e), running_return_[e], running_length_[e],
                             truncated[e] != 0});
       running_return_[e] = 0;

@@ -57,6 +57,11 @@ class VectorEnv {
   void Step(const std::int64_t* actions, float* obs, float* rewards, std::uint8_t* terminated,
             std::uint8_t* truncated, std::uint8_t* first);
 
+  // Step for Box action spaces: `actions` is [num_envs, action_dim] float32. Throws EnvError
+  // (and changes nothing) if a value is outside its dimension's bounds or not finite.
+  void StepBox(const float* actions, float* obs, float* rewards, std::uint8_t* terminated,
+               std::uint8_t* truncated, std::uint8_t* first);
+
   // Episodes completed since the last call, in completion order (by env index within a step).
   std::vector<EpisodeStats> DrainEpisodes();
 
@@ -64,6 +69,10 @@ class VectorEnv {
   std::int64_t total_steps() const { return total_steps_; }
 
  private:
+  // After a batch step: running returns, episode ends and first flags.
+  void Record(const float* rewards, const std::uint8_t* terminated, const std::uint8_t* truncated,
+              std::uint8_t* first);
+
   std::unique_ptr<BatchEnv> core_;
   bool started_ = false;
   std::vector<double> running_return_;        // [E] return of the episode in progress

@@ -113,7 +113,7 @@ TORCH_MODULE(Block);
 class GtrxlPolicy : public Policy {
  public:
   explicit GtrxlPolicy(const ModelConfig& c) : Policy(c) {
-    embedding_ = register_module("embedding", Dense(c.obs_dim, c.d_model, true));
+    embedding_ = register_module("embedding", Dense(c.EncoderInputWidth(), c.d_model, true));
     // A ModuleList names the parameters blocks.0.*, blocks.1.*, ... in the checkpoint.
     auto list = register_module("blocks", torch::nn::ModuleList());
     for (std::int64_t i = 0; i < c.layers; ++i) {

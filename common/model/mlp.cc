@@ -11,7 +11,7 @@ namespace {
 class MlpPolicy : public Policy {
  public:
   explicit MlpPolicy(const ModelConfig& c) : Policy(c) {
-    std::int64_t in = c.obs_dim;
+    std::int64_t in = c.EncoderInputWidth();
     auto list = register_module("layers", torch::nn::ModuleList());
     for (std::int64_t i = 0; i < c.layers; ++i) {
       layers_.push_back(torch::nn::Linear(in, c.d_model));

@@ -40,6 +40,12 @@ void ModelConfig::Validate() const {
                           std::to_string(num_actions), "'" + actions + "'");
     }
   }
+  if (const std::vector<std::int64_t> image = ImageShape(); !image.empty()) {
+    if (image[0] * image[1] * image[2] != obs_dim) {
+      Fail("observations", "an image of obs_dim " + std::to_string(obs_dim) + " bytes (H x W x C)",
+           "'" + observations + "'");
+    }
+  }
   if (kind == "mlp") return;  // heads, d_ff and memory mean nothing without attention
   CheckRange("heads", heads, 1, d_model);
   if (d_model % heads != 0) {
@@ -81,6 +87,38 @@ std::vector<std::int64_t> ModelConfig::MultiDiscreteNvec() const {
   return nvec;
 }
 
+std::vector<std::int64_t> ModelConfig::ImageShape() const {
+  static const std::string kPrefix = "image:";
+  const auto bad = [&] {
+    Fail("observations", "float32, uint8 or image:H,W,C (each in [1, 65536])",
+         "'" + observations + "'");
+  };
+  if (observations.rfind(kPrefix, 0) != 0) {
+    if (observations != "float32" && observations != "uint8") bad();
+    return {};
+  }
+  std::vector<std::int64_t> shape;
+  std::size_t at = kPrefix.size();
+  for (int k = 0; k < 3; ++k) {
+    const std::size_t end = k < 2 ? observations.find(',', at) : observations.size();
+    if (end == std::string::npos) bad();
+    const std::string part = observations.substr(at, end - at);
+    if (part.empty() || part.size() > 5 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      bad();
+    }
+    shape.push_back(std::stoll(part));
+    if (shape.back() < 1 || shape.back() > 65536) bad();
+    at = end + 1;
+  }
+  return shape;
+}
+
+std::int64_t ModelConfig::EncoderInputWidth() const {
+  const std::vector<std::int64_t> image = ImageShape();
+  return image.empty() ? obs_dim : kImageFeatures;
+}
+
 std::string ModelConfig::ToJson() const {
   return JsonObjectWriter()
       .Add("kind", kind)
@@ -92,6 +130,7 @@ std::string ModelConfig::ToJson() const {
       .Add("d_ff", d_ff)
       .Add("memory", memory)
       .Add("actions", actions)
+      .Add("observations", observations)
       .Finish();
 }
 
@@ -114,6 +153,10 @@ ModelConfig ModelConfig::FromJson(const std::string& text) {
     if (!doc["actions"].IsString()) Fail("actions", "a string", "another JSON value");
     config.actions = doc["actions"].GetString();
   }
+  if (doc.HasMember("observations")) {  // absent before uint8 observations: "float32"
+    if (!doc["observations"].IsString()) Fail("observations", "a string", "another JSON value");
+    config.observations = doc["observations"].GetString();
+  }
   for (const auto& [name, value] : ints) {
     if (!doc.HasMember(name)) Fail(name, "an integer", "nothing (field missing)");
     if (!doc[name].IsInt64()) Fail(name, "an integer", "another JSON value");
@@ -121,7 +164,7 @@ ModelConfig ModelConfig::FromJson(const std::string& text) {
   }
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     const std::string name = it->name.GetString();
-    bool known = name == "kind" || name == "actions";
+    bool known = name == "kind" || name == "actions" || name == "observations";
     for (const auto& entry : ints) known = known || name == entry.first;
     if (!known) Fail(name, "one of the ModelConfig fields", "an unknown field");
   }

@@ -33,6 +33,8 @@ struct ModelConfig {
   static constexpr std::int64_t kMaxHeads = kMaxDModel;  // and at most d_model, dividing it
   static constexpr std::int64_t kMaxDFf = 1 << 16;
   static constexpr std::int64_t kMaxMemory = 1 << 14;
+  // The image torso's output width (common/model/torso.h), what the encoder reads from it.
+  static constexpr std::int64_t kImageFeatures = 256;
 
   std::string kind = "gtrxl";  // "gtrxl" (transformer with memory) or "mlp" (memoryless baseline)
   std::int64_t obs_dim = 4;    // length of one flat float observation
@@ -47,12 +49,25 @@ struct ModelConfig {
   // num_actions) or "box" (a diagonal Gaussian: num_actions = 2 x the action's length). Set from
   // the environment, like obs_dim and num_actions; absent from older checkpoints: "discrete".
   std::string actions = "discrete";
+  // What an observation row holds and how the network reads it: "float32" (obs_dim floats into
+  // the linear encoder), "uint8" (obs_dim bytes 0..255, scaled by 1/255 into the same encoder)
+  // or "image:H,W,C" (an H x W x C uint8 image, row-major, standardised per image and read by the
+  // IMPALA ResNet torso, common/model/torso.h, whose features the encoder then takes). uint8 rows
+  // travel as uint8 on the wire and in the learner's batch. Set from the environment; absent
+  // from older checkpoints: "float32".
+  std::string observations = "float32";
 
   // Throws ModelConfigError on the first bad field, e.g.
   // "model config: heads: expected a divisor of d_model 64, got 5".
   void Validate() const;
   // The N of "multi_discrete:N1,N2,..." (empty for the other kinds); after Validate().
   std::vector<std::int64_t> MultiDiscreteNvec() const;
+  // {H, W, C} of "image:H,W,C" (empty for the other kinds); after Validate().
+  std::vector<std::int64_t> ImageShape() const;
+  // Whether observation rows hold bytes ("uint8" or "image:..."): uint8 on the wire, x 1/255 in.
+  bool ObsBytes() const { return observations != "float32"; }
+  // The width of what the encoder reads: obs_dim, or the image torso's feature width.
+  std::int64_t EncoderInputWidth() const;
 
   // One-line JSON object with every field; FromJson(ToJson()) == *this.
   std::string ToJson() const;

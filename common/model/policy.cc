@@ -33,7 +33,21 @@ MemoryGeometry GeometryOf(const ModelConfig& c) {
 
 }  // namespace
 
-Policy::Policy(ModelConfig config) : config_(std::move(config)) { config_.Validate(); }
+Policy::Policy(ModelConfig config) : config_(std::move(config)) {
+  config_.Validate();
+  if (const std::vector<std::int64_t> image = config_.ImageShape(); !image.empty()) {
+    torso_ = register_module("torso", ImpalaCnn(image));
+  }
+}
+
+torch::Tensor Policy::EncoderInput(const torch::Tensor& obs) {
+  torch::Tensor x = obs.to(flat_params_.options());  // uint8 to float is exact
+  if (!config_.ObsBytes()) return x;
+  if (!torso_) return x * (1.0 / 255.0);
+  std::vector<std::int64_t> sizes = x.sizes().vec();
+  sizes.back() = ModelConfig::kImageFeatures;
+  return torso_->forward(x.reshape({-1, config_.obs_dim})).view(sizes);
+}
 
 Memory Policy::InitialMemory(std::int64_t batch) const {
   const MemoryGeometry g = GeometryOf(config_);
@@ -58,9 +72,11 @@ void Policy::CheckInputs(const torch::Tensor& obs, const torch::Tensor& first,
     throw std::invalid_argument(std::string(mode) + ": " + what + ": expected " + expected +
                                 ", got " + got);
   };
+  const bool bytes_ok = config_.ObsBytes() && obs.defined() && obs.scalar_type() == torch::kUInt8;
   if (!obs.defined() || obs.dim() != time_dims + 1 || obs.size(-1) != config_.obs_dim ||
-      !obs.is_floating_point()) {
-    fail("obs", "a floating-point tensor shaped " + dims + ", " + std::to_string(config_.obs_dim) + "]",
+      !(obs.is_floating_point() || bytes_ok)) {
+    fail("obs", std::string(config_.ObsBytes() ? "a floating-point or uint8" : "a floating-point") +
+                    " tensor shaped " + dims + ", " + std::to_string(config_.obs_dim) + "]",
          obs.defined() ? ShapeText(obs.sizes()) + " " + c10::toString(obs.scalar_type()) : "none");
   }
   if (obs.size(0) < 1) fail("obs", "at least one step", "T = 0");
@@ -90,9 +106,10 @@ void Policy::CheckInputs(const torch::Tensor& obs, const torch::Tensor& first,
 StepOutput Policy::Step(const torch::Tensor& obs, const torch::Tensor& first, Memory& memory) {
   CheckInputs(obs, first, memory, 1);
   torch::NoGradGuard no_grad;  // actors never train; skipping the graph is most of the savings
-  if (StepOutput fast; StepFast(obs, first, memory, &fast)) return fast;
+  const torch::Tensor input = EncoderInput(obs);
+  if (StepOutput fast; StepFast(input, first, memory, &fast)) return fast;
   const auto options = flat_params_.options();
-  UnrollOutput out = Forward(obs.to(options).unsqueeze(0), first.to(options.device()).unsqueeze(0),
+  UnrollOutput out = Forward(input.unsqueeze(0), first.to(options.device()).unsqueeze(0),
                              memory.To(options));
   memory = std::move(out.final_memory);
   return {out.logits.squeeze(0), out.values.squeeze(0)};
@@ -102,7 +119,7 @@ UnrollOutput Policy::Unroll(const torch::Tensor& obs, const torch::Tensor& first
                             const Memory& initial) {
   CheckInputs(obs, first, initial, 2);
   const auto options = flat_params_.options();
-  return Forward(obs.to(options), first.to(options.device()), initial.To(options));
+  return Forward(EncoderInput(obs), first.to(options.device()), initial.To(options));
 }
 
 // --- flat buffers -----------------------------------------------------------------------------

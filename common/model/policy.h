@@ -1,5 +1,10 @@
 // Policy: the network actors act with and learners train, in two modes over one set of weights.
 //
+// Observations are float32 rows, or for models whose config.observations holds bytes ("uint8",
+// "image:H,W,C") uint8 rows or float rows of the same 0..255 values (the actor steps float rows;
+// the learner's batch is uint8): both read the same, through the image torso (torso.h) where
+// there is one (registered first, as "torso.*"), else x 1/255.
+//
 //   step mode (actors):    obs [E, obs_dim], first [E]    + Memory (updated in place)
 //                          -> logits [E, A], values [E]
 //   unroll mode (learner): obs [T, B, obs_dim], first [T, B] + the Memory the actor held before
@@ -32,6 +37,7 @@
 
 #include "common/model/memory.h"
 #include "common/model/model_config.h"
+#include "common/model/torso.h"
 
 namespace colony {
 
@@ -103,7 +109,8 @@ class Policy : public torch::nn::Module {
   void to(torch::Device device, bool non_blocking = false) override;
 
  protected:
-  // Subclasses run the network; inputs are already checked. obs [T, B, obs_dim].
+  // Subclasses run the network; inputs are already checked. obs [T, B, EncoderInputWidth()]
+  // float on the parameters' device (EncoderInput's output), not the raw rows.
   virtual UnrollOutput Forward(const torch::Tensor& obs, const torch::Tensor& first,
                                const Memory& initial) = 0;
   // A subclass's faster step mode for its current weights, if it has one: fills *out, advances
@@ -125,8 +132,12 @@ class Policy : public torch::nn::Module {
                    int64_t time_dims) const;
   // Rebinds any parameter or gradient that no longer views the flat buffers.
   void RepairViews();
+  // What the subclass networks read: the rows as float on the parameters' device, scaled and
+  // through the torso for byte observations. [..., obs_dim] -> [..., EncoderInputWidth()].
+  torch::Tensor EncoderInput(const torch::Tensor& obs);
 
   ModelConfig config_;
+  ImpalaCnn torso_{nullptr};  // image observations only
   std::int64_t version_ = 0;
   std::int64_t parameter_count_ = 0;
   std::vector<Slot> layout_;

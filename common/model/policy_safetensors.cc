@@ -57,8 +57,8 @@ void Policy::LoadSafetensors(const std::string& path) {
       }
     }
   }
-  // Heads, kind and the action kind change the computation without changing any shape, so
-  // check them here.
+  // Heads, kind, memory length, the action kind and how observations are read change the
+  // computation without changing any shape, so check them here.
   std::int64_t version = version_;
   if (const auto it = file.metadata.find("colony.config"); it != file.metadata.end()) {
     ModelConfig saved;
@@ -73,6 +73,15 @@ void Policy::LoadSafetensors(const std::string& path) {
     }
     if (saved.actions != config_.actions) {  // e.g. Discrete(2) and Box(1): two outputs each
       fail("config: expected actions " + config_.actions + " (this model), got " + saved.actions);
+    }
+    if (saved.observations != config_.observations) {  // e.g. uint8 and float32 rows of 4
+      fail("config: expected observations " + config_.observations + " (this model), got " +
+           saved.observations);
+    }
+    if (config_.kind == "gtrxl" && saved.memory != config_.memory) {  // M = 32 runs, M = 64 now
+      fail("config: expected memory " + std::to_string(config_.memory) +
+           " (this model), got memory " + std::to_string(saved.memory) +
+           " (pass --memory " + std::to_string(saved.memory) + " to use these weights)");
     }
   }
   if (const auto it = file.metadata.find("colony.version"); it != file.metadata.end()) {

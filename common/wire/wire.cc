@@ -28,7 +28,8 @@ enum Slot { kObs, kFirst, kActions, kRewards, kTerminated, kTruncated, kTruncati
 std::vector<wire::ExpectedTensor> TrajectoryTable(const TrajectoryGeometry& g) {
   const std::int64_t t = g.steps, e = g.columns;
   const std::int64_t flat = Memory::FlatSize(g.memory_layers, g.memory_length, g.memory_width);
-  return {{"obs", "float32", 4, {t + 1, e, g.obs_dim}},
+  return {g.obs_uint8 ? wire::ExpectedTensor{"obs", "uint8", 1, {t + 1, e, g.obs_dim}}
+                      : wire::ExpectedTensor{"obs", "float32", 4, {t + 1, e, g.obs_dim}},
           {"first", "bool", 1, {t + 1, e}},
           g.action_dim > 0 ? wire::ExpectedTensor{"actions", "float32", 4, {t, e, g.action_dim}}
                            : wire::ExpectedTensor{"actions", "int64", 8, {t, e}},
@@ -51,7 +52,10 @@ const torch::Tensor* TensorIn(const Trajectory& tr, int slot) {
 
 torch::ScalarType DtypeOf(const wire::ExpectedTensor& want) {
   const std::string d = want.dtype;
-  return d == "float32" ? torch::kFloat32 : d == "int64" ? torch::kInt64 : torch::kBool;
+  return d == "float32" ? torch::kFloat32
+         : d == "int64" ? torch::kInt64
+         : d == "uint8" ? torch::kUInt8
+                        : torch::kBool;
 }
 
 void ZeroPadding(const std::vector<wire::TensorEntry>& table, std::byte* base) {
@@ -216,6 +220,7 @@ DecodedTrajectory DecodeTrajectoryOrThrow(std::span<const std::byte> bytes,
   got.memory_length = reader.Int64("geometry memory_length");
   got.memory_width = reader.Int64("geometry memory_width");
   got.action_dim = reader.Int64("geometry action_dim");
+  got.obs_uint8 = reader.Int64("geometry obs_uint8");
   DecodedTrajectory out;
   out.actor_rank = reader.Int32("actor rank");
   out.sequence = reader.Uint64("sequence number");
@@ -239,8 +244,12 @@ DecodedTrajectory DecodeTrajectoryOrThrow(std::span<const std::byte> bytes,
     return Owned(base, table[s], want[s], dtype);
   };
   Trajectory& tr = out.trajectory;
-  tr.obs = owned(kObs, torch::kFloat32);
-  CheckFinite(tr.obs, "obs", e, expected.obs_dim);
+  if (expected.obs_uint8) {
+    tr.obs = owned(kObs, torch::kUInt8);  // every byte is a valid observation value
+  } else {
+    tr.obs = owned(kObs, torch::kFloat32);
+    CheckFinite(tr.obs, "obs", e, expected.obs_dim);
+  }
   tr.first = CheckedFlags(owned(kFirst, torch::kUInt8), "first", e);
   if (expected.action_dim > 0) {
     tr.actions = owned(kActions, torch::kFloat32);
@@ -331,7 +340,8 @@ TrajectoryGeometry GeometryOf(const Trajectory& tr) {
       << "initial_memory must be [layers, M, E, d_model] with valid flags";
   TrajectoryGeometry g{tr.actions.size(0), tr.actions.size(1),     tr.obs.size(2),
                        tr.behaviour_logits.size(2), m.layers(), m.length(), m.width(),
-                       tr.actions.dim() == 3 ? tr.actions.size(2) : 0};
+                       tr.actions.dim() == 3 ? tr.actions.size(2) : 0,
+                       tr.obs.scalar_type() == torch::kUInt8 ? 1 : 0};
   const std::vector<wire::ExpectedTensor> want = TrajectoryTable(g);
   for (int s = 0; s < kMemory; ++s) {
     const torch::Tensor& t = *TensorIn(tr, s);
@@ -422,7 +432,8 @@ Trajectory MakeRandomTrajectory(const TrajectoryGeometry& g, std::uint64_t seed)
   torch::manual_seed(seed);
   const std::int64_t t = g.steps, e = g.columns;
   Trajectory tr;
-  tr.obs = torch::randn({t + 1, e, g.obs_dim});
+  tr.obs = g.obs_uint8 ? torch::randint(0, 256, {t + 1, e, g.obs_dim}, torch::kUInt8)
+                      : torch::randn({t + 1, e, g.obs_dim});
   tr.first = torch::rand({t + 1, e}) < 0.3;
   tr.actions = g.action_dim > 0 ? torch::randn({t, e, g.action_dim})
                                 : torch::randint(0, g.action_range > 0 ? g.action_range

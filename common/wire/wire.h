@@ -30,7 +30,8 @@
 
 namespace colony {
 
-inline constexpr std::uint32_t kWireFormatVersion = 2;  // 2: geometry action_dim, Box actions
+// 2: geometry action_dim, Box actions; 3: geometry obs_uint8, uint8 observations.
+inline constexpr std::uint32_t kWireFormatVersion = 3;
 
 // What a receiver expects; a message that disagrees is rejected.
 struct TrajectoryGeometry {
@@ -43,6 +44,8 @@ struct TrajectoryGeometry {
   // Box actions: floats per action (actions are float32 [T, E, action_dim], finite); 0: integer
   // actions, int64 [T, E].
   std::int64_t action_dim = 0;
+  // 1: observations are uint8 [T+1, E, obs_dim] (EnvSpec::obs_uint8); 0: float32, finite.
+  std::int64_t obs_uint8 = 0;
   // The receiver's bound on integer actions, [0, action_range); 0 means num_actions (Discrete).
   // MultiDiscrete actions are mixed-radix indices below the product of the components' sizes,
   // which num_actions (their sum) does not bound. Not on the wire: the receiver's own knowledge.
@@ -60,7 +63,8 @@ inline constexpr std::pair<const char*, std::int64_t TrajectoryGeometry::*> kGeo
     {"memory_layers", &TrajectoryGeometry::memory_layers},
     {"memory_length", &TrajectoryGeometry::memory_length},
     {"memory_width", &TrajectoryGeometry::memory_width},
-    {"action_dim", &TrajectoryGeometry::action_dim}};
+    {"action_dim", &TrajectoryGeometry::action_dim},
+    {"obs_uint8", &TrajectoryGeometry::obs_uint8}};
 
 // The geometry of a trajectory an actor built (its tensors must agree with each other).
 TrajectoryGeometry GeometryOf(const Trajectory& trajectory);

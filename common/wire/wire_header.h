@@ -24,7 +24,7 @@
 
 namespace colony::wire {
 
-inline constexpr std::uint32_t kFormatVersion = 2;  // common/wire/wire.h's kWireFormatVersion
+inline constexpr std::uint32_t kFormatVersion = 3;  // common/wire/wire.h's kWireFormatVersion
 inline constexpr std::size_t kPrefixBytes = 16;       // "CLNY", version, header length, kind
 inline constexpr std::size_t kPayloadAlignment = 8;   // payload start and every tensor offset
 inline constexpr std::uint32_t kMaxHeaderBytes = 1u << 16;

@@ -203,6 +203,8 @@ COLONY_ENV_PLUGIN_EXPORT const ColonyEnvPluginV1* colony_env_plugin_v1(void) {
       Reset,
       Step,
       SetState,
+      NULL, /* action_space: Discrete(2) from the spec */
+      NULL, /* step_box: no Box actions */
   };
   return &kPlugin;
 }

@@ -4,6 +4,6 @@
 COLONY_ENV_PLUGIN_EXPORT const ColonyEnvPluginV1* colony_env_plugin_v1(void) {
   static const ColonyEnvPluginV1 kPlugin = {COLONY_ENV_PLUGIN_ABI_VERSION + 1,
                                             sizeof(ColonyEnvPluginV1),
-                                            "future", "", 0, 0, 0, 0, 0};
+                                            "future", "", 0, 0, 0, 0, 0, 0, 0};
   return &kPlugin;
 }

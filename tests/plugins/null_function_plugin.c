@@ -15,6 +15,7 @@ static int32_t Reset(void* h, int32_t i, uint64_t s, float* o, char* e) {
 COLONY_ENV_PLUGIN_EXPORT const ColonyEnvPluginV1* colony_env_plugin_v1(void) {
   static const ColonyEnvPluginV1 kPlugin = {COLONY_ENV_PLUGIN_ABI_VERSION,
                                             sizeof(ColonyEnvPluginV1),
-                                            "no-step", "", Create, Destroy, Reset, 0, 0};
+                                            "no-step", "", Create, Destroy, Reset, 0, 0,
+                                            0, 0};
   return &kPlugin;
 }

@@ -108,14 +108,18 @@ static int32_t Step(void* handle, const int64_t* actions, float* obs, float* rew
 }
 
 COLONY_ENV_PLUGIN_EXPORT const ColonyEnvPluginV1* colony_env_plugin_v1(void) {
+  /* struct_size as a plugin built with the header before action_space and step_box: such a
+   * table still loads, with Discrete actions. */
   static const ColonyEnvPluginV1 kPlugin = {COLONY_ENV_PLUGIN_ABI_VERSION,
-                                            sizeof(ColonyEnvPluginV1),
+                                            offsetof(ColonyEnvPluginV1, action_space),
                                             "test-counter",
                                             "a counter that fails on request",
                                             Create,
                                             Destroy,
                                             Reset,
                                             Step,
+                                            NULL,
+                                            NULL,  /* beyond struct_size: never read */
                                             NULL};
   return &kPlugin;
 }

@@ -129,3 +129,12 @@ class StartFrom(gym.Wrapper):
 
 def cartpole_from(starts):
     return StartFrom(starts)
+
+
+def minigrid_image(env_id="MiniGrid-Empty-5x5-v0"):
+    """A MiniGrid task seen through its 7x7x3 uint8 view alone: ImgObsWrapper drops the mission
+    text (a Text space, which Colony refuses) and the direction. Colony keeps the view as uint8
+    and reads it with its image torso."""
+    import minigrid  # noqa: F401  (registers the MiniGrid-* ids)
+    from minigrid.wrappers import ImgObsWrapper
+    return ImgObsWrapper(gym.make(env_id))

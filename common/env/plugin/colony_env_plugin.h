@@ -14,6 +14,9 @@
  * the library with dlopen(RTLD_NOW | RTLD_LOCAL) in every process that builds the environment
  * (each actor, and each learner once to read the spec) and never unloads it.
  *
+ * Actions are Discrete(spec.num_actions) unless the plugin also says a MultiDiscrete or Box
+ * space through `action_space` (and, for Box, steps through `step_box`); see ColonyEnvActionsV1.
+ *
  * Data flow. `create` makes a batch of `num_envs` independent environments from the text
  * parameters of `plugin:PATH.so:key=value,...` and says their spec. Colony then calls `reset`
  * for each env, and `step` with one action per env; observations, rewards and flags go into
@@ -37,7 +40,8 @@
  *   - reset: returns nonzero and writes `error`. Colony counts it and retries with the next seed.
  *   - step: a failure in env i is written to errors + i * COLONY_ENV_ERROR_SIZE (a nonempty
  *     message) and the function returns how many envs failed; the other envs' results stand.
- *     Colony reports the failed step as terminated with reward 0 and resets that env. A
+ *     Colony drops that env's episode (the step counts as cut, reward 0; no return is
+ *     reported for the episode) and resets that env. A
  *     negative return means the whole batch failed (message in the first row) and ends the run.
  * Colony prints each failure with the env text, the index, the actor rank and the message,
  * counts it in `env_errors`, and ends the run when --max-env-errors batch steps or resets in a
@@ -64,6 +68,13 @@ extern "C" {
 #define COLONY_ENV_ERROR_SIZE 512
 /* At most this many observation dimensions. */
 #define COLONY_ENV_MAX_OBS_RANK 8
+/* At most this many MultiDiscrete components or Box action dimensions. */
+#define COLONY_ENV_MAX_ACTION_SIZE 64
+
+/* Action kinds (ColonyEnvActionsV1.kind). Discrete needs no action_space function. */
+#define COLONY_ENV_ACTIONS_DISCRETE 0
+#define COLONY_ENV_ACTIONS_MULTI_DISCRETE 1
+#define COLONY_ENV_ACTIONS_BOX 2
 
 #if defined(_WIN32)
 #define COLONY_ENV_PLUGIN_EXPORT __declspec(dllexport)
@@ -78,7 +89,8 @@ typedef struct ColonyEnvSpecV1 {
   int32_t obs_rank;
   int64_t obs_shape[COLONY_ENV_MAX_OBS_RANK];
   /* Actions: Discrete(num_actions), the integers [0, num_actions); num_actions >= 1. Colony
-   * checks every action before it calls step. */
+   * checks every action before it calls step. For MultiDiscrete the product of nvec, for Box 0
+   * (ColonyEnvActionsV1). */
   int64_t num_actions;
   /* No episode has more steps; 0 when there is no limit. */
   int64_t max_episode_steps;
@@ -86,6 +98,22 @@ typedef struct ColonyEnvSpecV1 {
    * ("x,x_dot,theta,theta_dot"), a string with static lifetime; NULL when set_state is NULL. */
   const char* state_names;
 } ColonyEnvSpecV1;
+
+/* An action space other than Discrete, said by the optional `action_space` function. Colony
+ * zeroes it before the call.
+ *   MultiDiscrete(nvec[0..size)): `step` receives one integer per env, the components'
+ *     mixed-radix index (the last component fastest, as numpy's ravel_multi_index), in
+ *     [0, product of nvec); spec.num_actions must be that product. Each nvec[k] >= 1.
+ *   Box(low, high), `size` = D float32 values per action: Colony calls `step_box` instead of
+ *     `step`, with every value within [low[j], high[j]] (bounds may be infinite; low <= high);
+ *     spec.num_actions must be 0 (so that a Colony without Box support refuses the plugin). */
+typedef struct ColonyEnvActionsV1 {
+  int32_t kind; /* COLONY_ENV_ACTIONS_* */
+  int32_t size; /* components or dimensions, 1..COLONY_ENV_MAX_ACTION_SIZE */
+  int64_t nvec[COLONY_ENV_MAX_ACTION_SIZE];
+  float low[COLONY_ENV_MAX_ACTION_SIZE];
+  float high[COLONY_ENV_MAX_ACTION_SIZE];
+} ColonyEnvActionsV1;
 
 /* The parameters of `plugin:PATH.so:key=value,...`, in the order written, as C strings (keys
  * are identifiers, each at most once; values are the text after '=' and contain no ','). */
@@ -124,6 +152,16 @@ typedef struct ColonyEnvPluginV1 {
    * `colony env replay --state`. Returns 0, or nonzero after writing `error`. */
   int32_t (*set_state)(void* handle, int32_t index, const double* state, int32_t num_values,
                        float* obs_row, char* error);
+  /* --- Added 2026-11-29 (same abi_version): present when struct_size covers them. A table
+   * that ends at set_state (built with the older header) has Discrete actions. --- */
+  /* Optional (NULL: Discrete(spec.num_actions)): says a MultiDiscrete or Box action space
+   * into *actions; called once, right after create. Returns 0, or nonzero after writing
+   * `error` (Colony then refuses the run with it). */
+  int32_t (*action_space)(void* handle, ColonyEnvActionsV1* actions, char* error);
+  /* Required for Box actions, NULL otherwise: `step` with actions [num_envs * D] float32 (env
+   * i's at actions[i * D]); everything else as for `step`. */
+  int32_t (*step_box)(void* handle, const float* actions, float* obs, float* rewards,
+                      uint8_t* terminated, uint8_t* truncated, char* errors);
 } ColonyEnvPluginV1;
 
 /* The one symbol a plugin exports. */

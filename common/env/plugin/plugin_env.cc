@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -21,6 +23,9 @@ namespace colony::env {
 namespace {
 
 constexpr std::size_t kErrorSize = COLONY_ENV_ERROR_SIZE;
+// The table as the header first defined it (up to set_state): plugins built with it still load,
+// with Discrete actions.
+constexpr std::size_t kFirstTableSize = offsetof(ColonyEnvPluginV1, action_space);
 constexpr const char* kExpectedEntry =
     "a plugin exports `const ColonyEnvPluginV1* colony_env_plugin_v1(void)` "
     "(common/env/plugin/colony_env_plugin.h)";
@@ -104,9 +109,9 @@ const ColonyEnvPluginV1& Load(const std::string& path, const std::string& text) 
               std::to_string(COLONY_ENV_PLUGIN_ABI_VERSION) +
               " (this Colony implements version " +
               std::to_string(COLONY_ENV_PLUGIN_ABI_VERSION) + " of colony_env_plugin.h)";
-  } else if (table->struct_size < sizeof(ColonyEnvPluginV1)) {
+  } else if (table->struct_size < kFirstTableSize) {
     problem = "struct_size " + std::to_string(table->struct_size) + ", expected at least " +
-              std::to_string(sizeof(ColonyEnvPluginV1)) + " (sizeof(ColonyEnvPluginV1))";
+              std::to_string(kFirstTableSize) + " (sizeof(ColonyEnvPluginV1) up to set_state)";
   } else {
     const std::pair<const char*, bool> required[] = {
         {"create", table->create != nullptr},
@@ -129,7 +134,17 @@ const ColonyEnvPluginV1& Load(const std::string& path, const std::string& text) 
   return *table;
 }
 
-EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin,
+// Buffers the plugin writes messages into, with the NUL the ABI promises at the end.
+std::string MessageAt(const char* row) {
+  return std::string(row, strnlen(row, kErrorSize - 1));
+}
+
+// Whether the table reaches the fields added after set_state (action_space, step_box).
+bool HasActionFunctions(const ColonyEnvPluginV1& plugin) {
+  return plugin.struct_size >= offsetof(ColonyEnvPluginV1, step_box) + sizeof(plugin.step_box);
+}
+
+EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin, void* handle,
                     const ColonyEnvSpecV1& raw) {
   const auto bad = [&](const std::string& what) {
     throw EnvError(text + ": the plugin's create returned a bad spec: " + what);
@@ -150,7 +165,63 @@ EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin,
     spec.obs_shape.push_back(size);
     spec.obs_dim *= size;
   }
-  if (raw.num_actions < 1) bad("num_actions " + std::to_string(raw.num_actions) + ", expected >= 1");
+  ColonyEnvActionsV1 actions{};
+  actions.kind = COLONY_ENV_ACTIONS_DISCRETE;
+  if (HasActionFunctions(plugin) && plugin.action_space != nullptr) {
+    std::vector<char> error(kErrorSize, '\0');
+    if (plugin.action_space(handle, &actions, error.data()) != 0) {
+      const std::string message = MessageAt(error.data());
+      throw EnvError(text + ": the plugin's action_space failed: " +
+                     (message.empty() ? "(it wrote no message)" : message));
+    }
+  }
+  const bool box = actions.kind == COLONY_ENV_ACTIONS_BOX;
+  if (actions.kind != COLONY_ENV_ACTIONS_DISCRETE) {
+    if (!box && actions.kind != COLONY_ENV_ACTIONS_MULTI_DISCRETE) {
+      bad("action kind " + std::to_string(actions.kind) + ", expected " +
+          std::to_string(COLONY_ENV_ACTIONS_MULTI_DISCRETE) + " (MultiDiscrete) or " +
+          std::to_string(COLONY_ENV_ACTIONS_BOX) + " (Box)");
+    }
+    if (actions.size < 1 || actions.size > COLONY_ENV_MAX_ACTION_SIZE) {
+      bad("action size " + std::to_string(actions.size) + ", expected 1.." +
+          std::to_string(COLONY_ENV_MAX_ACTION_SIZE));
+    }
+  }
+  if (box) {
+    if (raw.num_actions != 0) {
+      bad("num_actions " + std::to_string(raw.num_actions) + " with Box actions, expected 0");
+    }
+    if (plugin.step_box == nullptr) bad("Box actions but step_box is NULL");
+    for (int j = 0; j < actions.size; ++j) {
+      if (std::isnan(actions.low[j]) || std::isnan(actions.high[j]) ||
+          !(actions.low[j] <= actions.high[j])) {
+        bad("Box bounds of dimension " + std::to_string(j) + ": [" + std::to_string(actions.low[j]) +
+            ", " + std::to_string(actions.high[j]) + "], expected low <= high");
+      }
+      spec.action_low.push_back(actions.low[j]);
+      spec.action_high.push_back(actions.high[j]);
+    }
+    spec.action_dim = actions.size;
+  } else {
+    if (raw.num_actions < 1) {
+      bad("num_actions " + std::to_string(raw.num_actions) + ", expected >= 1");
+    }
+    if (actions.kind == COLONY_ENV_ACTIONS_MULTI_DISCRETE) {
+      double product = 1;
+      for (int k = 0; k < actions.size; ++k) {
+        if (actions.nvec[k] < 1 || actions.nvec[k] > (1 << 16)) {
+          bad("nvec[" + std::to_string(k) + "] " + std::to_string(actions.nvec[k]) +
+              ", expected 1..65536");
+        }
+        product *= static_cast<double>(actions.nvec[k]);
+        spec.action_nvec.push_back(actions.nvec[k]);
+      }
+      if (product != static_cast<double>(raw.num_actions)) {
+        bad("num_actions " + std::to_string(raw.num_actions) +
+            " with MultiDiscrete actions, expected the product of nvec");
+      }
+    }
+  }
   if (raw.max_episode_steps < 0) {
     bad("max_episode_steps " + std::to_string(raw.max_episode_steps) + ", expected >= 0");
   }
@@ -162,13 +233,8 @@ EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin,
   spec.details.push_back(std::string("plugin ") + (plugin.name ? plugin.name : "(unnamed)") +
                          ", C ABI version " + std::to_string(plugin.abi_version) +
                          (plugin.summary ? std::string(": ") + plugin.summary : ""));
-  spec.details.push_back("action space: Discrete(" + std::to_string(spec.num_actions) + ")");
+  spec.details.push_back("action space: " + ActionSpaceText(spec));
   return spec;
-}
-
-// Buffers the plugin writes messages into, with the NUL the ABI promises at the end.
-std::string MessageAt(const char* row) {
-  return std::string(row, strnlen(row, kErrorSize - 1));
 }
 
 class PluginEnv final : public BatchEnv {
@@ -196,8 +262,40 @@ class PluginEnv final : public BatchEnv {
 
   void Step(const std::int64_t* actions, bool auto_reset, float* obs, float* rewards,
             std::uint8_t* terminated, std::uint8_t* truncated) override {
-    const std::int32_t failed =
-        plugin_.step(handle_, actions, obs, rewards, terminated, truncated, errors_.data());
+    if (spec().action_dim > 0) {
+      throw EnvError(spec().name + " takes Box actions (" + ActionSpaceText(spec()) +
+                     "), not integer actions");
+    }
+    AfterStep(plugin_.step(handle_, actions, obs, rewards, terminated, truncated, errors_.data()),
+              auto_reset, obs, rewards, terminated, truncated);
+  }
+
+  void StepBox(const float* actions, bool auto_reset, float* obs, float* rewards,
+               std::uint8_t* terminated, std::uint8_t* truncated) override {
+    if (spec().action_dim == 0) {
+      BatchEnv::StepBox(actions, auto_reset, obs, rewards, terminated, truncated);  // throws
+    }
+    AfterStep(
+        plugin_.step_box(handle_, actions, obs, rewards, terminated, truncated, errors_.data()),
+        auto_reset, obs, rewards, terminated, truncated);
+  }
+
+  void SetState(int i, std::span<const double> state, float* obs_row) override {
+    if (plugin_.set_state == nullptr) BatchEnv::SetState(i, state, obs_row);  // throws
+    char* error = ErrorRow(0);
+    if (plugin_.set_state(handle_, i, state.data(), static_cast<std::int32_t>(state.size()),
+                          obs_row, error) != 0) {
+      throw EnvError(spec().name + ": set_state: " + TakeMessage(error));
+    }
+  }
+
+  std::int64_t env_errors() const override { return faults_.count(); }
+
+ private:
+  // What every batch step does after the plugin's call: failures, then resets of ended episodes.
+  void AfterStep(std::int32_t failed, bool auto_reset, float* obs, float* rewards,
+                 std::uint8_t* terminated, std::uint8_t* truncated) {
+    ClearStepFaults();
     if (failed < 0) {
       throw EnvFault(spec().name + ": the plugin's step failed for the whole batch (returned " +
                      std::to_string(failed) + "): " + TakeMessage(ErrorRow(0)));
@@ -219,18 +317,6 @@ class PluginEnv final : public BatchEnv {
     }
   }
 
-  void SetState(int i, std::span<const double> state, float* obs_row) override {
-    if (plugin_.set_state == nullptr) BatchEnv::SetState(i, state, obs_row);  // throws
-    char* error = ErrorRow(0);
-    if (plugin_.set_state(handle_, i, state.data(), static_cast<std::int32_t>(state.size()),
-                          obs_row, error) != 0) {
-      throw EnvError(spec().name + ": set_state: " + TakeMessage(error));
-    }
-  }
-
-  std::int64_t env_errors() const override { return faults_.count(); }
-
- private:
   std::size_t Count() const { return static_cast<std::size_t>(num_envs()); }
   std::size_t Dim() const { return static_cast<std::size_t>(spec().obs_dim); }
   char* ErrorRow(std::size_t e) { return errors_.data() + e * kErrorSize; }
@@ -242,8 +328,8 @@ class PluginEnv final : public BatchEnv {
     return message.empty() ? "(the plugin wrote no message)" : message;
   }
 
-  // Each failed env's step reads terminated with reward 0 and a zero observation: the learner
-  // never bootstraps across it, and the env is reset before its next step.
+  // Each failed env's step reads truncated with reward 0 and a zero observation, marked as a
+  // fault (StepFaulted): its episode is dropped, and the env is reset before its next step.
   void HandleFailures(std::int32_t failed, float* obs, float* rewards, std::uint8_t* terminated,
                       std::uint8_t* truncated) {
     std::int32_t found = 0;
@@ -251,8 +337,9 @@ class PluginEnv final : public BatchEnv {
       if (ErrorRow(e)[0] == '\0') continue;
       ++found;
       faults_.Fault(static_cast<int>(e), "step", TakeMessage(ErrorRow(e)));
-      terminated[e] = 1;
-      truncated[e] = 0;
+      MarkStepFault(static_cast<int>(e));
+      terminated[e] = 0;
+      truncated[e] = 1;
       rewards[e] = 0;
       std::memset(obs + e * Dim(), 0, Dim() * sizeof(float));
     }
@@ -290,7 +377,7 @@ std::unique_ptr<BatchEnv> MakePluginEnv(const std::string& text, int num_envs,
                    " envs: " + (message.empty() ? "(it wrote no message)" : message));
   }
   try {
-    EnvSpec spec = CheckedSpec(text, plugin, raw);
+    EnvSpec spec = CheckedSpec(text, plugin, handle, raw);
     return std::make_unique<PluginEnv>(std::move(spec), num_envs, plugin, handle, options);
   } catch (...) {
     plugin.destroy(handle);

@@ -8,14 +8,17 @@ Out: numpy arrays that python_env.cc reads through the buffer protocol after eac
 
 One call per batch step: `Batch.step()` loops over the E environments here, in Python, and
 writes every observation into its row of `obs` with numpy (no per-element Python work). An
-exception inside environment i does not escape: that step is reported as terminated with
-reward 0 and `step()` returns [(i, traceback), ...] for the C++ side to count and report.
+exception inside environment i does not escape: that step is reported as truncated with
+reward 0 (the episode is dropped) and `step()` returns [(i, traceback), ...] for the C++ side to
+count and report.
 
 Observations are flattened to one float32 row (the `Layout` below): Box as is (integers and
 bools converted to float32, e.g. uint8 images keep their 0..255 values), Discrete and
 MultiDiscrete one-hot, MultiBinary as 0/1, and Dict / Tuple of these in the order the space
 iterates them (Gymnasium sorts a plain dict's keys unless the space was built with
-sort_keys=False). Actions: Discrete only. Anything else raises SpecError at construction.
+sort_keys=False). A lone uint8 Box is marked (`Layout.uint8`): the C++ side keeps its rows as
+bytes from the trajectory on. Actions: Discrete, MultiDiscrete and Box (`ActionLayout`).
+Anything else raises SpecError at construction.
 """
 import difflib
 import importlib
@@ -177,6 +180,9 @@ class Layout:
         if self.dim == 0:
             raise SpecError(f"observation space {space} flattens to 0 floats")
         self.single_box = len(self.leaves) == 1 and self.leaves[0][0] == "box"
+        # A lone uint8 Box (an image, or bytes): Colony keeps it as uint8 on the wire and in the
+        # learner's batch, and reads a rank-2 or rank-3 one with its image torso.
+        self.uint8 = self.single_box and self.leaves[0][3].dtype == np.uint8
 
     def _add(self, space, where, path):
         from gymnasium import spaces
@@ -222,7 +228,8 @@ class Layout:
     def describe(self):
         lines = []
         for kind, where, _, space, offset, width, _ in self.leaves:
-            how = {"box": f"{space.dtype} as float32" if space.dtype != np.float32 else "as is",
+            how = {"box": ("as is" if space.dtype == np.float32 or self.uint8 else
+                           f"{space.dtype} as float32"),
                    "discrete": "one-hot", "multidiscrete": "one-hot per component",
                    "multibinary": "0/1"}[kind]
             lines.append(f"[{offset}, {offset + width}) {where}: {space} ({how})")
@@ -356,7 +363,8 @@ class Batch:
     def describe(self):
         limit = self.max_episode_steps or "none known"
         return ([f"observation space: {self.observation_space}",
-                 f"flattened to float32[{self.obs_dim}]:"] +
+                 (f"kept as uint8[{self.obs_dim}]:" if self.layout.uint8 else
+                  f"flattened to float32[{self.obs_dim}]:")] +
                 ["  " + line for line in self.layout.describe()] +
                 [f"action space: {self.action_space}", f"episode limit: {limit}"])
 
@@ -387,11 +395,11 @@ class Batch:
                 rewards[i] = float(reward)
                 terminated[i] = bool(term)
                 truncated[i] = bool(trunc)
-            except Exception:
+            except Exception:  # the episode is dropped: cut, not ended (python_env.cc)
                 obs[i] = 0
                 rewards[i] = 0.0
-                terminated[i] = True
-                truncated[i] = False
+                terminated[i] = False
+                truncated[i] = True
                 errors.append((i, traceback.format_exc()))
         self.rewards[:] = rewards
         self.terminated[:] = terminated

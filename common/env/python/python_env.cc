@@ -169,6 +169,7 @@ class PythonEnv final : public BatchEnv {
   void StepHoldingGil(bool auto_reset, float* obs, float* rewards, std::uint8_t* terminated,
                       std::uint8_t* truncated) {
     const std::size_t n = Count();
+    ClearStepFaults();
     py::object errors;
     try {
       errors = python_->step();
@@ -186,6 +187,7 @@ class PythonEnv final : public BatchEnv {
       for (const py::handle item : errors) {
         const auto pair = item.cast<py::tuple>();
         faults_.Fault(pair[0].cast<int>(), "step", pair[1].cast<std::string>());
+        MarkStepFault(pair[0].cast<int>());
       }
       faults_.FailedInARow();
     }
@@ -256,6 +258,7 @@ std::unique_ptr<BatchEnv> MakePythonEnv(const std::string& text, int num_envs,
   spec.name = text;
   spec.obs_dim = batch.attr("obs_dim").cast<std::int64_t>();
   spec.obs_shape = batch.attr("layout").attr("shape")().cast<std::vector<std::int64_t>>();
+  spec.obs_uint8 = batch.attr("layout").attr("uint8").cast<bool>();
   spec.num_actions = batch.attr("num_actions").cast<std::int64_t>();
   spec.action_nvec = batch.attr("action_nvec").cast<std::vector<std::int64_t>>();
   spec.action_dim = batch.attr("action_dim").cast<std::int64_t>();

@@ -18,8 +18,8 @@
 // index) fixes an env's episodes, as for the built-in environments.
 //
 // Faults: an exception in env i's step or reset is printed with the env text, the index, the
-// rank and the Python traceback; that step is reported as terminated with reward 0 (so the
-// learner never bootstraps across it) and the env is reset. `env_errors()` counts them. When
+// rank and the Python traceback; the episode is dropped (the step reads truncated with reward 0
+// and BatchEnv::StepFaulted marks it) and the env is reset. `env_errors()` counts them. When
 // EnvOptions::max_consecutive_errors consecutive steps or resets raised, Step/Reset throw
 // EnvFault. Bad names, parameters or unsupported spaces throw EnvError at construction.
 #pragma once
