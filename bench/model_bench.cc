@@ -1,7 +1,8 @@
 // Policy throughput per core (common/model/): prints markdown tables of
 //   * actor step mode: environment-steps/s at E = 1, 16, 64, 256 (GTrXL fast and reference step,
 //     and the MLP baseline);
-//   * learner unroll mode: samples/s (forward + backward) at several B with T fixed.
+//   * learner unroll mode: samples/s (forward + backward) at several B with T fixed;
+//   * the recurrent baselines (gru, lstm) at the same width and depth, both modes.
 // In: flags (--seconds per row, --threads, --unroll T, model shape). Out: stdout only.
 // Memory is filled before timing and episodes end at random (1 in 200 steps), as on an actor.
 #include <torch/torch.h>
@@ -199,6 +200,25 @@ int Main(int argc, char** argv) {
     std::printf("| B = %lld | %.0f | %.1f | %.2f | %.1f%% | %.0f |\n", static_cast<long long>(b),
                 g, 1e3 * unroll * b / g, g * unroll_flops / 1e9,
                 100 * g * unroll_flops / 1e9 / peak, m);
+    std::fflush(stdout);
+  }
+  // The recurrent baselines (common/model/recurrent.h) at the same width and depth. FLOPs are
+  // counted as 2 per parameter per env-step (every weight is used once in a product; the
+  // element-wise work is left out) and 3x that for an unrolled sample (forward and backward).
+  std::printf("\n| recurrent baseline (same width, depth) | parameters | step E = 16 env-steps/s | "
+              "of matmul | step E = 256 env-steps/s | of matmul | unroll B = 32 samples/s | "
+              "of matmul |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const char* kind : {"gru", "lstm"}) {
+    ModelConfig rnn_config = config;
+    rnn_config.kind = kind;
+    auto rnn = MakePolicy(rnn_config);
+    const double flops = 2.0 * static_cast<double>(rnn->parameter_count());
+    const double s16 = StepRate(*rnn, 16, seconds), s256 = StepRate(*rnn, 256, seconds);
+    const double u32 = UnrollRate(*rnn, unroll, 32, seconds);
+    std::printf("| %s | %lld | %.0f | %.1f%% | %.0f | %.1f%% | %.0f | %.1f%% |\n", kind,
+                static_cast<long long>(rnn->parameter_count()), s16, 100 * s16 * flops / 1e9 / peak,
+                s256, 100 * s256 * flops / 1e9 / peak, u32, 100 * u32 * 3 * flops / 1e9 / peak);
     std::fflush(stdout);
   }
   // Other work on the machine moves every rate above; a second matmul measurement says by how

@@ -96,6 +96,14 @@ TEST(Learning, GtrxlSwingsUpGymPendulum) {
   EXPECT_GE(result.episode_return_mean, -300.0) << "after " << result.frames << " frames";
 }
 
+// The recurrent baseline (--model gru, common/model/recurrent.h) on the same TMaze: its state,
+// carried in the memory slot and shipped with each trajectory, must hold the cue for 10 steps.
+TEST(Learning, GruRemembersTheTMazeCue) {
+  const SerialResult result = RunSerialTraining(
+      LearningRun("tmaze_gru", "TMaze:length=10", "gru", COLONY_MEMORY_FRAMES, 1));
+  EXPECT_GE(result.episode_return_mean, 0.9) << "after " << result.frames << " frames";
+}
+
 // An image task: MiniGrid-Empty-5x5-v0 seen through its 7x7x3 uint8 view alone (a py: factory
 // in tests/python), kept as bytes on the way to the learner and read by the IMPALA ResNet torso.
 // Reward 1 - 0.9 x steps / 100 at the goal: the shortest path (5 steps) scores 0.955, a random

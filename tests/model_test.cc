@@ -83,8 +83,13 @@ TEST(ModelConfig, ValidateNamesFieldGivenAndAllowed) {
     EXPECT_STREQ(e.what(), "model config: heads: expected a divisor of d_model 64, got 5");
   }
   c = ModelConfig{};
-  c.kind = "lstm";
-  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.kind = "rnn";
+  try {
+    c.Validate();
+    FAIL() << "expected ModelConfigError";
+  } catch (const ModelConfigError& e) {
+    EXPECT_STREQ(e.what(), "model config: kind: expected one of gtrxl|gru|lstm|mlp, got 'rnn'");
+  }
   c = ModelConfig{};
   c.memory = 0;
   EXPECT_THROW(MakePolicy(c), ModelConfigError);

@@ -75,7 +75,8 @@ const std::vector<Setting>& Settings() {
       Text("env", "env", FIELD(env),
            "environment: NAME[:key=value,...], gym:ID[:key=value,...] or "
            "py:MODULE:FUNCTION[:key=value,...] (colony env list)"),
-      Choice("model", "model", FIELD(model.kind), {"gtrxl", "mlp"}, "policy network"),
+      Choice("model", "model", FIELD(model.kind), {"gtrxl", "gru", "lstm", "mlp"},
+             "policy network"),
       // From the environment, not flags; recorded so a reader knows the network's shape.
       Int("", "obs_dim", FIELD(model.obs_dim), 1, M::kMaxObsDim, ""),
       Int("", "num_actions", FIELD(model.num_actions), 1, M::kMaxNumActions, ""),

@@ -22,7 +22,9 @@ void CheckRange(const std::string& field, std::int64_t value, std::int64_t min, 
 }  // namespace
 
 void ModelConfig::Validate() const {
-  if (kind != "gtrxl" && kind != "mlp") Fail("kind", "one of gtrxl|mlp", "'" + kind + "'");
+  if (kind != "gtrxl" && kind != "gru" && kind != "lstm" && kind != "mlp") {
+    Fail("kind", "one of gtrxl|gru|lstm|mlp", "'" + kind + "'");
+  }
   CheckRange("obs_dim", obs_dim, 1, kMaxObsDim);
   CheckRange("num_actions", num_actions, 1, kMaxNumActions);
   CheckRange("layers", layers, 1, kMaxLayers);
@@ -46,7 +48,7 @@ void ModelConfig::Validate() const {
            "'" + observations + "'");
     }
   }
-  if (kind == "mlp") return;  // heads, d_ff and memory mean nothing without attention
+  if (kind != "gtrxl") return;  // heads, d_ff and memory mean nothing without attention
   CheckRange("heads", heads, 1, d_model);
   if (d_model % heads != 0) {
     Fail("heads", "a divisor of d_model " + std::to_string(d_model), std::to_string(heads));

@@ -36,11 +36,13 @@ struct ModelConfig {
   // The image torso's output width (common/model/torso.h), what the encoder reads from it.
   static constexpr std::int64_t kImageFeatures = 256;
 
-  std::string kind = "gtrxl";  // "gtrxl" (transformer with memory) or "mlp" (memoryless baseline)
+  // "gtrxl" (transformer with memory), "gru" or "lstm" (recurrent baselines, recurrent.h) or
+  // "mlp" (memoryless baseline).
+  std::string kind = "gtrxl";
   std::int64_t obs_dim = 4;    // length of one flat float observation
   std::int64_t num_actions = 2;
-  std::int64_t layers = 2;     // transformer blocks (gtrxl) or hidden layers (mlp)
-  std::int64_t d_model = 64;   // residual width (gtrxl) or hidden width (mlp)
+  std::int64_t layers = 2;     // transformer blocks (gtrxl), cells (gru, lstm), hidden layers (mlp)
+  std::int64_t d_model = 64;   // residual width (gtrxl), state width (gru, lstm), hidden (mlp)
   std::int64_t heads = 4;      // attention heads; must divide d_model (gtrxl only)
   std::int64_t d_ff = 256;     // feed-forward inner width (gtrxl only)
   std::int64_t memory = 64;    // M: hidden states kept per layer; attention sees M steps back

@@ -10,6 +10,7 @@
 #include "common/base/shape_text.h"
 #include "common/model/gtrxl.h"
 #include "common/model/mlp.h"
+#include "common/model/recurrent.h"
 
 namespace colony {
 namespace {
@@ -28,6 +29,7 @@ struct MemoryGeometry {
 };
 MemoryGeometry GeometryOf(const ModelConfig& c) {
   if (c.kind == "mlp") return {0, 0, 0};
+  if (c.kind == "gru" || c.kind == "lstm") return {c.layers, RecurrentStateRows(c.kind), c.d_model};
   return {c.layers, c.memory, c.d_model};
 }
 
@@ -240,6 +242,7 @@ void Policy::to(torch::Device device, bool non_blocking) {
 std::shared_ptr<Policy> MakePolicy(const ModelConfig& config) {
   config.Validate();
   if (config.kind == "mlp") return MakeMlpPolicy(config);
+  if (config.kind == "gru" || config.kind == "lstm") return MakeRecurrentPolicy(config);
   return MakeGtrxlPolicy(config);
 }
 
