@@ -13,6 +13,7 @@
 
 #include "common/model/gtrxl.h"
 #include "common/model/policy.h"
+#include "tests/tensor_test_util.h"
 
 namespace colony {
 namespace {
@@ -27,10 +28,6 @@ ModelConfig Config(std::int64_t memory, std::int64_t d_model = 16) {
   c.d_ff = 2 * d_model;
   c.memory = memory;
   return c;
-}
-
-double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 // The reference step: Forward with T = 1 and no gradient, keeping its own key/value cache.

@@ -26,29 +26,32 @@ TrainConfig LearningRun(const std::string& name, const std::string& env, const s
   return config;
 }
 
+// Trains `model` on `env` serially (seed 1) for `frames` and expects a final mean return of at
+// least `bar`.
+void ExpectReaches(const std::string& tag, const std::string& env, const std::string& model,
+                   std::int64_t frames, double bar) {
+  const SerialResult result = RunSerialTraining(LearningRun(tag, env, model, frames, 1));
+  EXPECT_GE(result.episode_return_mean, bar)
+      << env << ", " << model << ", after " << result.frames << " frames";
+}
+
 // Every run below uses the default settings: only the task, the model, the seed and the frame
 // budget are chosen here. A default that needs per-task flags is not a default.
 TEST(Learning, GtrxlSolvesCartPole) {
-  const SerialResult result = RunSerialTraining(
-      LearningRun("cartpole_gtrxl", "CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 1));
-  EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
+  ExpectReaches("cartpole_gtrxl", "CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 475.0);
 }
 
 // The same task through the Gymnasium bridge: gymnasium.make("CartPole-v1") stepped in the
 // embedded Python (common/env/python/), same budget.
 TEST(Learning, GtrxlSolvesGymCartPole) {
-  const SerialResult result = RunSerialTraining(
-      LearningRun("gym_cartpole_gtrxl", "gym:CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 1));
-  EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
+  ExpectReaches("gym_cartpole_gtrxl", "gym:CartPole-v1", "gtrxl", COLONY_CARTPOLE_FRAMES, 475.0);
 }
 
 // The same task as a C plugin (examples/plugin_cartpole, the native dynamics bit for bit, its
 // own start draws), loaded with dlopen: a smaller budget, to keep CI short (docs/learning.md).
 TEST(Learning, GtrxlSolvesPluginCartPole) {
-  const SerialResult result = RunSerialTraining(
-      LearningRun("plugin_cartpole_gtrxl", COLONY_CARTPOLE_PLUGIN_ENV, "gtrxl",
-                  COLONY_PLUGIN_CARTPOLE_FRAMES, 1));
-  EXPECT_GE(result.episode_return_mean, 475.0) << "after " << result.frames << " frames";
+  ExpectReaches("plugin_cartpole_gtrxl", COLONY_CARTPOLE_PLUGIN_ENV, "gtrxl",
+                COLONY_PLUGIN_CARTPOLE_FRAMES, 475.0);
 }
 
 // Trains the GTrXL (`gtrxl_frames`) and the memoryless MLP (COLONY_MEMORY_FRAMES) on `env`,
@@ -91,17 +94,13 @@ TEST(Learning, GtrxlRepeatsThePopgymCardWhereMlpCannot) {
 // diagonal Gaussian head (common/model/action_dist.h). A random policy scores about -1200 per
 // 200-step episode; swinging up and balancing, -150 to -300.
 TEST(Learning, GtrxlSwingsUpGymPendulum) {
-  const SerialResult result = RunSerialTraining(
-      LearningRun("gym_pendulum_gtrxl", "gym:Pendulum-v1", "gtrxl", COLONY_PENDULUM_FRAMES, 1));
-  EXPECT_GE(result.episode_return_mean, -300.0) << "after " << result.frames << " frames";
+  ExpectReaches("gym_pendulum_gtrxl", "gym:Pendulum-v1", "gtrxl", COLONY_PENDULUM_FRAMES, -300.0);
 }
 
 // The recurrent baseline (--model gru, common/model/recurrent.h) on the same TMaze: its state,
 // carried in the memory slot and shipped with each trajectory, must hold the cue for 10 steps.
 TEST(Learning, GruRemembersTheTMazeCue) {
-  const SerialResult result = RunSerialTraining(
-      LearningRun("tmaze_gru", "TMaze:length=10", "gru", COLONY_MEMORY_FRAMES, 1));
-  EXPECT_GE(result.episode_return_mean, 0.9) << "after " << result.frames << " frames";
+  ExpectReaches("tmaze_gru", "TMaze:length=10", "gru", COLONY_MEMORY_FRAMES, 0.9);
 }
 
 // An image task: MiniGrid-Empty-5x5-v0 seen through its 7x7x3 uint8 view alone (a py: factory
@@ -109,10 +108,8 @@ TEST(Learning, GruRemembersTheTMazeCue) {
 // Reward 1 - 0.9 x steps / 100 at the goal: the shortest path (5 steps) scores 0.955, a random
 // policy 0.19 (39 % of its episodes reach the goal before the 100-step limit).
 TEST(Learning, GtrxlFindsTheMiniGridGoalFromPixels) {
-  const SerialResult result = RunSerialTraining(
-      LearningRun("minigrid_gtrxl", "py:colony_test_envs:minigrid_image", "gtrxl",
-                  COLONY_MINIGRID_FRAMES, 1));
-  EXPECT_GE(result.episode_return_mean, 0.9) << "after " << result.frames << " frames";
+  ExpectReaches("minigrid_gtrxl", "py:colony_test_envs:minigrid_image", "gtrxl",
+                COLONY_MINIGRID_FRAMES, 0.9);
 }
 
 }  // namespace

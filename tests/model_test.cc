@@ -16,6 +16,7 @@
 
 #include "common/model/gtrxl.h"
 #include "common/model/policy.h"
+#include "tests/tensor_test_util.h"
 
 namespace colony {
 namespace {
@@ -30,10 +31,6 @@ ModelConfig Small(std::int64_t memory = 4) {
   c.d_ff = 32;
   c.memory = memory;
   return c;
-}
-
-double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 // Runs `warmup` steps (first flags set at step 0) to fill memory partly or fully, then T steps

@@ -13,6 +13,7 @@
 
 #include "common/model/policy.h"
 #include "common/model/recurrent.h"
+#include "tests/tensor_test_util.h"
 
 namespace colony {
 namespace {
@@ -25,10 +26,6 @@ ModelConfig Recurrent(const std::string& kind) {
   c.layers = 2;
   c.d_model = 16;
   return c;
-}
-
-double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 class RecurrentTest : public ::testing::TestWithParam<std::string> {};

@@ -18,6 +18,7 @@
 #include "common/model/gtrxl.h"
 #include "common/model/policy.h"
 #include "common/model/safetensors.h"
+#include "tests/tensor_test_util.h"
 
 namespace colony {
 namespace {
@@ -34,10 +35,6 @@ ModelConfig Image(const std::string& kind, std::int64_t h, std::int64_t w, std::
   config.d_ff = 32;
   config.memory = 4;
   return config;
-}
-
-double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 // T steps of B columns on float rows, then one unroll of the same rows as uint8.
