@@ -19,6 +19,27 @@ void CheckRange(const std::string& field, std::int64_t value, std::int64_t min, 
   }
 }
 
+// The comma-separated counts in `text` from `from` on ("2,3,4"), each in [1, max]; empty if a
+// part is anything else (empty, a sign, a space, more than 6 digits).
+std::vector<std::int64_t> ParseCounts(const std::string& text, std::size_t from,
+                                      std::int64_t max) {
+  std::vector<std::int64_t> counts;
+  while (true) {
+    const std::size_t comma = text.find(',', from);
+    const std::string part =
+        text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    if (part.empty() || part.size() > 6 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      return {};
+    }
+    const std::int64_t n = std::stoll(part);
+    if (n < 1 || n > max) return {};
+    counts.push_back(n);
+    if (comma == std::string::npos) return counts;
+    from = comma + 1;
+  }
+}
+
 }  // namespace
 
 void ModelConfig::Validate() const {
@@ -68,24 +89,10 @@ std::vector<std::int64_t> ModelConfig::MultiDiscreteNvec() const {
     if (actions != "discrete" && actions != "box") bad();
     return {};
   }
-  std::vector<std::int64_t> nvec;
+  const std::vector<std::int64_t> nvec = ParseCounts(actions, kPrefix.size(), kMaxNumActions);
   double product = 1;
-  std::size_t at = kPrefix.size();
-  while (true) {
-    const std::size_t comma = actions.find(',', at);
-    const std::string part = actions.substr(at, comma == std::string::npos ? comma : comma - at);
-    if (part.empty() || part.size() > 6 ||
-        part.find_first_not_of("0123456789") != std::string::npos) {
-      bad();
-    }
-    const std::int64_t n = std::stoll(part);
-    if (n < 1 || n > kMaxNumActions) bad();
-    product *= static_cast<double>(n);
-    nvec.push_back(n);
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  if (product >= 4.6e18) bad();
+  for (const std::int64_t n : nvec) product *= static_cast<double>(n);
+  if (nvec.empty() || product >= 4.6e18) bad();
   return nvec;
 }
 
@@ -99,20 +106,8 @@ std::vector<std::int64_t> ModelConfig::ImageShape() const {
     if (observations != "float32" && observations != "uint8") bad();
     return {};
   }
-  std::vector<std::int64_t> shape;
-  std::size_t at = kPrefix.size();
-  for (int k = 0; k < 3; ++k) {
-    const std::size_t end = k < 2 ? observations.find(',', at) : observations.size();
-    if (end == std::string::npos) bad();
-    const std::string part = observations.substr(at, end - at);
-    if (part.empty() || part.size() > 5 ||
-        part.find_first_not_of("0123456789") != std::string::npos) {
-      bad();
-    }
-    shape.push_back(std::stoll(part));
-    if (shape.back() < 1 || shape.back() > 65536) bad();
-    at = end + 1;
-  }
+  const std::vector<std::int64_t> shape = ParseCounts(observations, kPrefix.size(), 65536);
+  if (shape.size() != 3) bad();
   return shape;
 }
 

@@ -71,7 +71,7 @@ class RecurrentPolicy : public Policy {
     std::vector<torch::Tensor> layer_states;
     for (std::int64_t l = 0; l < layers; ++l) {
       std::vector<torch::Tensor> per_row(state.begin() + l * rows, state.begin() + (l + 1) * rows);
-      layer_states.push_back(torch::stack(per_row).detach());  // [S, B, d]
+      layer_states.push_back(torch::stack(per_row));  // [S, B, d], no graph under no_grad
     }
     out.final_memory.hidden = torch::stack(layer_states);  // [layers, S, B, d]
     // After a step every column's state belongs to its current episode.

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "common/model/model_config.h"
 #include "common/model/policy.h"

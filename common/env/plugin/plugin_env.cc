@@ -144,27 +144,15 @@ bool HasActionFunctions(const ColonyEnvPluginV1& plugin) {
   return plugin.struct_size >= offsetof(ColonyEnvPluginV1, step_box) + sizeof(plugin.step_box);
 }
 
-EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin, void* handle,
-                    const ColonyEnvSpecV1& raw) {
-  const auto bad = [&](const std::string& what) {
-    throw EnvError(text + ": the plugin's create returned a bad spec: " + what);
-  };
-  if (raw.obs_rank < 1 || raw.obs_rank > COLONY_ENV_MAX_OBS_RANK) {
-    bad("obs_rank " + std::to_string(raw.obs_rank) + ", expected 1.." +
-        std::to_string(COLONY_ENV_MAX_OBS_RANK));
-  }
-  EnvSpec spec;
-  spec.name = text;
-  spec.obs_dim = 1;
-  for (int d = 0; d < raw.obs_rank; ++d) {
-    const std::int64_t size = raw.obs_shape[d];
-    if (size < 1 || size > (1 << 30) / spec.obs_dim) {
-      bad("obs_shape[" + std::to_string(d) + "] " + std::to_string(size) +
-          ", expected >= 1 (and at most 2^30 floats in all)");
-    }
-    spec.obs_shape.push_back(size);
-    spec.obs_dim *= size;
-  }
+[[noreturn]] void BadSpec(const std::string& text, const std::string& what) {
+  throw EnvError(text + ": the plugin's create returned a bad spec: " + what);
+}
+
+// Fills spec's action fields from the plugin's optional action_space (Discrete without one) and
+// checks them against spec.num_actions's rules (colony_env_plugin.h, ColonyEnvActionsV1).
+void ReadActionSpace(const std::string& text, const ColonyEnvPluginV1& plugin, void* handle,
+                     const ColonyEnvSpecV1& raw, EnvSpec& spec) {
+  const auto bad = [&](const std::string& what) { BadSpec(text, what); };
   ColonyEnvActionsV1 actions{};
   actions.kind = COLONY_ENV_ACTIONS_DISCRETE;
   if (HasActionFunctions(plugin) && plugin.action_space != nullptr) {
@@ -222,10 +210,32 @@ EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin, vo
       }
     }
   }
+  spec.num_actions = raw.num_actions;
+}
+
+EnvSpec CheckedSpec(const std::string& text, const ColonyEnvPluginV1& plugin, void* handle,
+                    const ColonyEnvSpecV1& raw) {
+  const auto bad = [&](const std::string& what) { BadSpec(text, what); };
+  if (raw.obs_rank < 1 || raw.obs_rank > COLONY_ENV_MAX_OBS_RANK) {
+    bad("obs_rank " + std::to_string(raw.obs_rank) + ", expected 1.." +
+        std::to_string(COLONY_ENV_MAX_OBS_RANK));
+  }
+  EnvSpec spec;
+  spec.name = text;
+  spec.obs_dim = 1;
+  for (int d = 0; d < raw.obs_rank; ++d) {
+    const std::int64_t size = raw.obs_shape[d];
+    if (size < 1 || size > (1 << 30) / spec.obs_dim) {
+      bad("obs_shape[" + std::to_string(d) + "] " + std::to_string(size) +
+          ", expected >= 1 (and at most 2^30 floats in all)");
+    }
+    spec.obs_shape.push_back(size);
+    spec.obs_dim *= size;
+  }
+  ReadActionSpace(text, plugin, handle, raw, spec);
   if (raw.max_episode_steps < 0) {
     bad("max_episode_steps " + std::to_string(raw.max_episode_steps) + ", expected >= 0");
   }
-  spec.num_actions = raw.num_actions;
   spec.max_episode_steps = raw.max_episode_steps;
   if (plugin.set_state != nullptr && raw.state_names != nullptr) {
     spec.state_names = SplitComma(raw.state_names);
