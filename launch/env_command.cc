@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,18 +58,20 @@ int RunList(int argc, char** argv) {
     return 0;
   }
   for (const auto& info : env::Registry()) {
-    const env::Env defaults = env::MakeEnv(info.name);
-    const env::EnvSpec& spec = defaults.spec();
     std::printf("%s\n  %s\n", info.name.c_str(), info.summary.c_str());
     for (const auto& param : info.params) {
-      const std::string range = param.range_text.empty()
-                                    ? "[" + std::to_string(param.min) + ", " +
-                                          std::to_string(param.max) + "]"
-                                    : param.range_text;
-      std::printf("  param %s=%lld in %s: %s\n", param.name.c_str(),
-                  static_cast<long long>(param.default_value), range.c_str(),
-                  param.help.c_str());
+      std::printf("  param %s=%s in %s: %s\n", param.name.c_str(),
+                  env::ParamValueText(param.default_value).c_str(),
+                  env::ParamRangeText(param).c_str(), param.help.c_str());
     }
+    std::optional<env::Env> defaults;
+    try {
+      defaults.emplace(env::MakeEnv(info.name));
+    } catch (const EnvError& error) {  // e.g. a MuJoCo task in a build without MuJoCo
+      std::printf("  unavailable: %s\n", error.what());
+      continue;
+    }
+    const env::EnvSpec& spec = defaults->spec();
     std::printf("  obs float32 %s, actions %s, episode limit %lld%s\n",
                 ShapeText(spec.obs_shape).c_str(), env::ActionSpaceText(spec).c_str(),
                 static_cast<long long>(spec.max_episode_steps),

@@ -20,7 +20,8 @@ std::string ErrorOf(const std::string& name) {
 
 TEST(EnvRegistry, ListsEveryBuiltInEnvironment) {
   EXPECT_EQ(AvailableEnvNames(),
-            "CartPole-v1, StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze");
+            "CartPole-v1, StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze, HalfCheetah-v5, "
+            "Hopper-v5, Walker2d-v5, Ant-v5");
 }
 
 TEST(EnvRegistry, DefaultsAndParameters) {
@@ -60,10 +61,12 @@ TEST(EnvRegistry, UnknownEnvironmentListsTheAvailableOnes) {
                                 kPluginEnvForm;
   EXPECT_EQ(ErrorOf("CartPole-v0"),
             "unknown environment 'CartPole-v0'; expected one of: CartPole-v1, "
-            "StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze" + gymnasium);
+            "StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze, HalfCheetah-v5, Hopper-v5, "
+            "Walker2d-v5, Ant-v5" + gymnasium);
   EXPECT_EQ(ErrorOf(""),
             "unknown environment ''; expected one of: CartPole-v1, StatelessCartPole, "
-            "RepeatPrevious, RepeatFirst, TMaze" + gymnasium);
+            "RepeatPrevious, RepeatFirst, TMaze, HalfCheetah-v5, Hopper-v5, Walker2d-v5, Ant-v5" +
+                gymnasium);
   EXPECT_EQ(std::string(kGymnasiumEnvForms),
             "gym:ID[:key=value,...] (a registered Gymnasium environment) or "
             "py:MODULE:FUNCTION[:key=value,...] (your factory returning one)");

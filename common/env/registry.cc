@@ -1,11 +1,17 @@
 // The table of built-in environments and the parser for `Name:key=value,...`; see registry.h.
 #include "common/env/registry.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "common/base/flags.h"
 #include "common/env/cartpole.h"
 #include "common/env/memory_tasks.h"
+#include "common/env/mujoco/locomotion.h"
 #include "common/env/plugin/plugin_env.h"
 #include "common/env/python/python_env.h"
 
@@ -17,9 +23,14 @@ constexpr std::int64_t kMaxTMazeLength = 1'000'000;
 
 std::string Quote(const std::string& text) { return "'" + text + "'"; }
 
-std::string RangeOf(const ParamSpec& param) {
-  if (!param.range_text.empty()) return param.range_text;
-  return "[" + std::to_string(param.min) + ", " + std::to_string(param.max) + "]";
+// A real value: the whole text must be a number, finite or "inf"/"-inf", not NaN.
+bool ParseReal(const std::string& text, double* value) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
+  char* end = nullptr;
+  errno = 0;
+  *value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && !std::isnan(*value) &&
+         (errno == 0 || std::isinf(*value));
 }
 
 std::vector<EnvInfo> BuildRegistry() {
@@ -41,8 +52,8 @@ std::vector<EnvInfo> BuildRegistry() {
         {"k", 4, 1, kMaxDecks * kCardsPerDeck - 1, "how far back to repeat (POPGym's k)",
          "[1, 52*decks-1]"}},
        [](const EnvParams& p, int n) {
-         const std::int64_t decks = p.at("decks");
-         const std::int64_t k = p.at("k");
+         const auto decks = static_cast<std::int64_t>(p.at("decks"));
+         const auto k = static_cast<std::int64_t>(p.at("k"));
          if (k >= decks * kCardsPerDeck) {
            throw EnvError("RepeatPrevious: parameter k: expected an integer in [1, " +
                           std::to_string(decks * kCardsPerDeck - 1) + "] (52*decks-1 with decks=" +
@@ -55,12 +66,17 @@ std::vector<EnvInfo> BuildRegistry() {
                   "memoryless about -0.5",
                   {{"decks", 1, 1, kMaxDecks,
                     "decks of 52 cards; an episode is 52*decks-1 steps"}},
-                  [](const EnvParams& p, int n) { return MakeRepeatFirst(n, p.at("decks")); }});
+                  [](const EnvParams& p, int n) {
+                    return MakeRepeatFirst(n, static_cast<std::int64_t>(p.at("decks")));
+                  }});
   envs.push_back({"TMaze",
                   "passive T-maze: a cue shown only at the start, a corridor of `length` "
                   "steps, then +1/-1 for the arm chosen; memoryless 0",
                   {{"length", 10, 1, kMaxTMazeLength, "corridor steps between cue and junction"}},
-                  [](const EnvParams& p, int n) { return MakeTMaze(n, p.at("length")); }});
+                  [](const EnvParams& p, int n) {
+                    return MakeTMaze(n, static_cast<std::int64_t>(p.at("length")));
+                  }});
+  for (EnvInfo& info : LocomotionEnvs()) envs.push_back(std::move(info));
   return envs;
 }
 
@@ -76,6 +92,25 @@ const EnvInfo* Find(const std::string& name) {
 const std::vector<EnvInfo>& Registry() {
   static const std::vector<EnvInfo> kRegistry = BuildRegistry();
   return kRegistry;
+}
+
+std::string ParamValueText(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char text[32];
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {  // 1000, not 1e+03
+    std::snprintf(text, sizeof text, "%.0f", value);
+    return text;
+  }
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+std::string ParamRangeText(const ParamSpec& param) {
+  if (!param.range_text.empty()) return param.range_text;
+  return "[" + ParamValueText(param.min) + ", " + ParamValueText(param.max) + "]";
 }
 
 std::string AvailableEnvNames() {
@@ -127,11 +162,17 @@ ParsedEnvName ParseEnvName(const std::string& text) {
     }
     if (seen[key]) throw EnvError(name + ": parameter " + key + " given twice");
     seen[key] = true;
-    const std::string allowed = "expected an integer in " + RangeOf(*spec);
-    std::int64_t number = 0;
-    try {
-      number = ParseInt(value, key);
-    } catch (const FlagError&) {
+    const std::string allowed = std::string("expected ") +
+                                (spec->integer ? "an integer" : "a number") + " in " +
+                                ParamRangeText(*spec);
+    double number = 0;
+    if (spec->integer) {
+      try {
+        number = static_cast<double>(ParseInt(value, key));
+      } catch (const FlagError&) {
+        throw EnvError(name + ": parameter " + key + ": " + allowed + ", got " + Quote(value));
+      }
+    } else if (!ParseReal(value, &number)) {
       throw EnvError(name + ": parameter " + key + ": " + allowed + ", got " + Quote(value));
     }
     if (number < spec->min || number > spec->max) {

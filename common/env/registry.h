@@ -25,18 +25,27 @@
 
 namespace colony::env {
 
-// An integer parameter. All built-in parameters are integers.
+// A numeric parameter: an integer (the card tasks' and TMaze's, MuJoCo's frame_skip and 0/1
+// switches) or a real number (MuJoCo's reward weights and health ranges, which may be +-inf).
 struct ParamSpec {
   std::string name;
-  std::int64_t default_value = 0;
-  std::int64_t min = 0;
-  std::int64_t max = 0;
+  double default_value = 0;
+  double min = 0;
+  double max = 0;
   std::string help;
   // Shown instead of "[min, max]" when the allowed range depends on other parameters.
   std::string range_text = {};
+  bool integer = true;
 };
 
-using EnvParams = std::map<std::string, std::int64_t>;  // every parameter, defaults filled in
+// Every parameter by name, defaults filled in; integers are exact (|value| < 2^53).
+using EnvParams = std::map<std::string, double>;
+
+// "10", "0.1", "inf": a value as `colony env list` and canonical names show it (the shortest
+// text that reads back to the same double).
+std::string ParamValueText(double value);
+// "[1, 16]", or the spec's range_text.
+std::string ParamRangeText(const ParamSpec& param);
 
 struct EnvInfo {
   std::string name;
@@ -50,7 +59,7 @@ struct EnvInfo {
 // All built-in environments, in the order `colony env list` shows them.
 const std::vector<EnvInfo>& Registry();
 
-// "CartPole-v1, StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze"
+// "CartPole-v1, StatelessCartPole, RepeatPrevious, RepeatFirst, TMaze, HalfCheetah-v5, ..."
 std::string AvailableEnvNames();
 
 // The forms of Gymnasium environment names, for `colony env list` and error messages.

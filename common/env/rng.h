@@ -3,13 +3,16 @@
 // (std::uniform_*_distribution is implementation-defined and is never used here).
 //
 // In: a run seed, an actor rank and an env index (DeriveEnvSeed), or any 64-bit seed.
-// Out: 64-bit words, doubles uniform in [lo, hi) and unbiased integers in [0, n).
+// Out: 64-bit words, doubles uniform in [lo, hi), standard normals and unbiased integers in
+// [0, n).
 // The generator is SplitMix64 (Steele, Lea and Flood 2014): one 64-bit word of state, a
 // Weyl-sequence increment and a 3-round mix. Environments draw only on reset, so its speed
 // matters little; what matters is that it is tiny, seedable from any word and fully specified.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <numbers>
 
 namespace colony::env {
 
@@ -47,6 +50,14 @@ class Rng {
 
   // Uniform in [lo, hi), computed as lo + (hi - lo) * u like numpy's Generator.uniform.
   constexpr double Uniform(double lo, double hi) { return lo + (hi - lo) * NextUnit(); }
+
+  // Standard normal, by Box-Muller from two uniforms (the first in (0, 1], so log is finite);
+  // one value per call (the second of the pair is dropped so the stream stays stateless).
+  double Normal() {
+    const double u1 = 1.0 - NextUnit();
+    const double u2 = NextUnit();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+  }
 
   // Unbiased integer in [0, n) for n >= 1: Lemire's multiply-shift with rejection of the
   // short final interval, so no value is favoured.
