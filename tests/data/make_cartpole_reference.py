@@ -20,19 +20,10 @@ import sys
 import gymnasium
 import numpy as np
 
+from reference_text import f32, f64
+
 X_LIMIT = 2.4
 THETA_LIMIT = 12 * 2 * math.pi / 360
-
-
-def f32(value):
-    """Shortest text that reads back (strtof) to the same float32."""
-    return np.format_float_positional(np.float32(value), unique=True, trim="-") \
-        if abs(float(value)) >= 1e-4 or value == 0 else \
-        np.format_float_scientific(np.float32(value), unique=True, trim="-")
-
-
-def f64(value):
-    return repr(float(value))
 
 
 def run_episode(env, out, label, start, policy, rng):

@@ -23,17 +23,9 @@ import gymnasium
 import mujoco
 import numpy as np
 
+from reference_text import f32, f64
+
 OBS_STEPS = 100
-
-
-def f32(value):
-    return np.format_float_positional(np.float32(value), unique=True, trim="-") \
-        if abs(float(value)) >= 1e-4 or value == 0 else \
-        np.format_float_scientific(np.float32(value), unique=True, trim="-")
-
-
-def f64(value):
-    return repr(float(value))
 
 
 def run_episode(env, out, label, state, rng, scale):
