@@ -6,6 +6,7 @@
 // sequence before printing, so bad input prints nothing but the error.
 #include "launch/env_command.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -137,13 +138,16 @@ int RunReplay(int argc, char** argv) {
   std::int64_t seed = 0;
   std::string state_text;
   std::string actions_text;
-  Flags flags("colony env replay --env NAME [--seed S] [--state v1,v2,...] --actions a0,a1,...");
+  Flags flags("colony env replay --env NAME [--seed S] [--state v1,v2,...] --actions a0,a1,...\n"
+              "  Box actions: --actions x0,y0,.../x1,y1,.../... (one step per '/')");
   flags.Add("env", &env_name, "environment, e.g. CartPole-v1 or RepeatPrevious:k=8");
   flags.Add("seed", &seed, "run seed; the start is env 0 of rank 0 of a run with this seed",
             /*min=*/0);
   flags.Add("state", &state_text, "start from this physical state (CartPole: x,x_dot,theta,"
             "theta_dot) instead of a random one");
-  flags.Add("actions", &actions_text, "comma-separated actions, one per step");
+  flags.Add("actions", &actions_text,
+            "comma-separated actions, one per step; Box actions: a step's values comma-separated, "
+            "steps separated by '/'");
   const auto positional = flags.Parse(argc, argv);
   if (flags.help_requested()) {
     std::fputs(flags.Help().c_str(), stdout);
@@ -155,17 +159,41 @@ int RunReplay(int argc, char** argv) {
   env::Env environment = MakeEnvForFlag(env_name);
   const env::EnvSpec& spec = environment.spec();
 
+  // Integer actions (Discrete, MultiDiscrete's mixed-radix index), or Box rows.
   std::vector<std::int64_t> actions;
-  for (const auto& text : SplitComma(actions_text)) {
-    const std::int64_t action = ParseInt(text, "--actions");
-    try {
-      env::CheckAction(spec, action);
-    } catch (const EnvError& error) {
-      throw FlagError("--actions: step " + std::to_string(actions.size()) + ": " +
-                      error.what());
+  std::vector<std::vector<float>> box_actions;
+  const bool box = spec.action_dim > 0;
+  auto refuse = [](std::size_t step, const EnvError& error) {
+    throw FlagError("--actions: step " + std::to_string(step) + ": " + error.what());
+  };
+  if (box) {
+    std::size_t begin = 0;
+    while (begin <= actions_text.size() && !actions_text.empty()) {
+      const auto end = std::min(actions_text.find('/', begin), actions_text.size());
+      std::vector<float> row;
+      for (const auto& text : SplitComma(actions_text.substr(begin, end - begin))) {
+        row.push_back(static_cast<float>(ParseDouble(text, "--actions")));
+      }
+      try {
+        env::CheckBoxAction(spec, row);
+      } catch (const EnvError& error) {
+        refuse(box_actions.size(), error);
+      }
+      box_actions.push_back(std::move(row));
+      begin = end + 1;
     }
-    actions.push_back(action);
+  } else {
+    for (const auto& text : SplitComma(actions_text)) {
+      const std::int64_t action = ParseInt(text, "--actions");
+      try {
+        env::CheckAction(spec, action);
+      } catch (const EnvError& error) {
+        refuse(actions.size(), error);
+      }
+      actions.push_back(action);
+    }
   }
+  const std::size_t steps = box ? box_actions.size() : actions.size();
 
   environment.Reset(env::DeriveEnvSeed(static_cast<std::uint64_t>(seed), /*rank=*/0,
                                        /*index=*/0));
@@ -180,14 +208,14 @@ int RunReplay(int argc, char** argv) {
   }
 
   std::string out;
-  for (std::size_t t = 0; t < actions.size(); ++t) {
+  for (std::size_t t = 0; t < steps; ++t) {
     env::Transition step;
     try {
-      step = environment.Step(actions[t]);
+      step = box ? environment.StepBox(box_actions[t]) : environment.Step(actions[t]);
     } catch (const EnvError&) {  // the only way left for Step to fail
       throw FlagError("--actions: step " + std::to_string(t) + ": the episode already ended; "
                       "expected at most " + std::to_string(t) + " actions, got " +
-                      std::to_string(actions.size()));
+                      std::to_string(steps));
     }
     JsonObjectWriter line;
     line.Add("obs", std::span<const float>(step.obs))

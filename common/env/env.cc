@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <sstream>
 #include <utility>
 
@@ -105,22 +106,63 @@ std::vector<float> Env::Reset(std::optional<std::uint64_t> seed) {
   return obs;
 }
 
-Transition Env::Step(std::int64_t action) {
-  CheckAction(spec(), action);
+void CheckBoxAction(const EnvSpec& spec, std::span<const float> action) {
+  if (spec.action_dim == 0) {
+    throw EnvError(spec.name + " takes integer actions (" + ActionSpaceText(spec) +
+                   "), not Box actions");
+  }
+  if (action.size() != static_cast<std::size_t>(spec.action_dim)) {
+    throw EnvError(spec.name + ": action: expected " + std::to_string(spec.action_dim) +
+                   " values (" + ActionSpaceText(spec) + "), got " +
+                   std::to_string(action.size()));
+  }
+  for (std::size_t j = 0; j < action.size(); ++j) {
+    if (!std::isfinite(action[j]) || action[j] < spec.action_low[j] ||
+        action[j] > spec.action_high[j]) {
+      std::ostringstream message;
+      message << spec.name << ": action dimension " << j << ": expected a finite value in ["
+              << spec.action_low[j] << ", " << spec.action_high[j] << "], got " << action[j];
+      throw EnvError(message.str());
+    }
+  }
+}
+
+void Env::ExpectRunning() const {
   if (!running_) {
     throw EnvError(spec().name + ": step called with no episode running; expected Reset or " +
                    "SetState after the episode ended, got another step");
   }
+}
+
+Transition Env::Finish(Transition out, std::uint8_t terminated, std::uint8_t truncated) {
+  out.terminated = terminated != 0;
+  out.truncated = truncated != 0;
+  running_ = !(out.terminated || out.truncated);
+  return out;
+}
+
+Transition Env::Step(std::int64_t action) {
+  CheckAction(spec(), action);
+  ExpectRunning();
   Transition out;
   out.obs.resize(static_cast<std::size_t>(spec().obs_dim));
   std::uint8_t terminated = 0;
   std::uint8_t truncated = 0;
   core_->Step(&action, /*auto_reset=*/false, out.obs.data(), &out.reward, &terminated,
               &truncated);
-  out.terminated = terminated != 0;
-  out.truncated = truncated != 0;
-  running_ = !(out.terminated || out.truncated);
-  return out;
+  return Finish(std::move(out), terminated, truncated);
+}
+
+Transition Env::StepBox(std::span<const float> action) {
+  CheckBoxAction(spec(), action);
+  ExpectRunning();
+  Transition out;
+  out.obs.resize(static_cast<std::size_t>(spec().obs_dim));
+  std::uint8_t terminated = 0;
+  std::uint8_t truncated = 0;
+  core_->StepBox(action.data(), /*auto_reset=*/false, out.obs.data(), &out.reward, &terminated,
+                 &truncated);
+  return Finish(std::move(out), terminated, truncated);
 }
 
 std::vector<float> Env::SetState(std::span<const double> state) {

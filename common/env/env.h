@@ -175,18 +175,28 @@ class Env {
   std::vector<float> Reset(std::optional<std::uint64_t> seed = std::nullopt);
   // Throws EnvError if `action` is outside [0, num_actions) or no episode is running.
   Transition Step(std::int64_t action);
+  // For Box action spaces: action_dim floats, each finite and within its bounds. Throws EnvError
+  // otherwise, for integer action spaces, or when no episode is running.
+  Transition StepBox(std::span<const float> action);
   // Starts an episode from a physical state; throws EnvError if the environment has none or
   // the number of values is wrong.
   std::vector<float> SetState(std::span<const double> state);
   std::vector<double> GetState() const { return core_->GetState(0); }
 
  private:
+  // Throws unless an episode is running; after the step, whether one still is.
+  void ExpectRunning() const;
+  Transition Finish(Transition out, std::uint8_t terminated, std::uint8_t truncated);
+
   std::unique_ptr<BatchEnv> core_;
   bool running_ = false;
 };
 
 // "action: expected an integer in [0, 2), got 5" unless 0 <= action < num_actions.
 void CheckAction(const EnvSpec& spec, std::int64_t action);
+// "Hopper-v5: action: expected 3 values (Box(-1, 1, (3,))), got 2", or "... action dimension 1:
+// expected a finite value in [-1, 1], got 2" unless `action` is in the Box.
+void CheckBoxAction(const EnvSpec& spec, std::span<const float> action);
 
 // The policy an environment needs: its observation length, the width of the policy head and
 // what those outputs mean (ModelConfig::actions: "discrete", "multi_discrete:N1,N2,...", "box").
