@@ -220,7 +220,10 @@ job2="$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' <<<"$out2")"
 wait_for 120 "job 2 ($job2) to write its first status record" test -s "$run2/metrics.jsonl"
 scancel --batch --signal=USR1 "$job2" || fail "scancel --batch --signal=USR1 $job2 failed"
 job_done() { [[ "$(job_field "$job2" JobState)" =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)$ ]]; }
-if "$colony" train --help 2>&1 | grep -q -- '--resume'; then
+# Read whole, then searched: `--help | grep -q` under pipefail fails when grep exits before
+# colony has written everything (SIGPIPE), so it answered differently from run to run.
+colony_help=$("$colony" train --help 2>&1)
+if [[ $colony_help == *--resume* ]]; then
   # A colony that can resume is requeued after the orderly stop (the script's USR1 path);
   # the first attempt's files must be complete, then the requeued attempt is cancelled.
   requeued() { [[ "$(job_field "$job2" Restarts)" -ge 1 ]]; }
