@@ -122,6 +122,29 @@ TEST(ActionDist, BoxLogStdIsBoundedSoftly) {
   EXPECT_LT(dist.Entropy(beyond).item<double>(), ActionDist::kMaxLogStd + half_log_2pie);
 }
 
+// The bonus's entropy counts a box dimension's std up to the cap and no further: equal to the
+// entropy below it, constant (and without gradient) above it; the integer kinds are uncapped.
+TEST(ActionDist, BonusEntropyCapsTheBoxStd) {
+  const ActionDist box(Actions("box", 4));
+  const double half_log_2pie = 0.5 * (1 + std::log(2 * std::numbers::pi));
+  // Log-stds log 0.5 (under a cap of 1) and 1.0 (std e, over it).
+  const auto logits =
+      torch::tensor({{0.0f, 0.0f, std::log(0.5f), 1.0f}}, torch::requires_grad());
+  EXPECT_NEAR(box.BonusEntropy(logits, 1.0).item<double>(),
+              std::log(0.5) + 0.0 + 2 * half_log_2pie, 1e-4);
+  EXPECT_NEAR(box.BonusEntropy(logits, 0.0).item<double>(), box.Entropy(logits).item<double>(),
+              1e-6);
+  box.BonusEntropy(logits, 1.0).backward();
+  EXPECT_NEAR(logits.grad()[0][2].item<double>(), 1.0, 1e-3);  // under the cap: d/d log-std = 1
+  EXPECT_EQ(logits.grad()[0][3].item<double>(), 0.0);          // over it: no push
+  EXPECT_EQ(logits.grad()[0][0].item<double>(), 0.0);          // means: none either way
+
+  const ActionDist discrete(Actions("discrete", 3));
+  const auto categorical = torch::tensor({{0.1f, 2.0f, -1.0f}});
+  EXPECT_NEAR(discrete.BonusEntropy(categorical, 0.01).item<double>(),
+              discrete.Entropy(categorical).item<double>(), 1e-7);
+}
+
 TEST(ActionDist, BoxActionsAreClippedAndScaledIntoFiniteBounds) {
   const auto actions = torch::tensor({{-3.0f, 0.0f, 0.5f}, {1.0f, 2.0f, -7.0f}});
   const float low[] = {-2.0f, 0.0f, -INFINITY};

@@ -158,6 +158,9 @@ const std::vector<Setting>& Settings() {
            0.0, kInf,
            "added to --entropy-cost: this times the batch's advantage std (the bonus scales "
            "with the advantages it competes with)"),
+      Real("entropy-max-std", "entropy_max_std", FIELD(loss.entropy_max_std), 0.0, kInf,
+           "Box actions: the entropy bonus rewards each dimension's std only up to this (the "
+           "policy's action bounds are +-1); 0 = no cap"),
       Real("reward-scale", "reward_scale", FIELD(loss.reward_scale), 0.0, kInf,
            "multiplies rewards in the loss"),
       Choice("optimizer", "optimizer", FIELD(optimizer.kind), {"adam", "rmsprop"}, "optimiser"),

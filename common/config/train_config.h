@@ -68,6 +68,10 @@ struct LossConfig {
   // being learned, ~0.0003 once CartPole's advantages are noise. 0.05: at 0.1 StatelessCartPole
   // stayed too random to reach 475 within 1M under mpirun on 3 seeds of 5 (docs/learning.md).
   double entropy_per_advantage = 0.05;
+  // Box actions: the bonus rewards each dimension's std only up to this, in the policy's units
+  // (the action bounds are +-1); 0 = no cap. Uncapped, the bonus drove HalfCheetah's stds to
+  // their bound (~7): clipped bang-bang noise, return -600 (docs/learning.md).
+  double entropy_max_std = 1.0;
   double reward_scale = 1.0;  // rewards are multiplied by this in the loss (not in the metrics)
   VTraceConfig vtrace;
 };

@@ -119,6 +119,12 @@ torch::Tensor ActionDist::Entropy(const torch::Tensor& logits) const {
   return -(log_p.exp() * log_p).sum(-1);  // per component, summed: the components are independent
 }
 
+torch::Tensor ActionDist::BonusEntropy(const torch::Tensor& logits, double max_std) const {
+  if (kind_ != Kind::kBox || max_std <= 0) return Entropy(logits);
+  const auto log_std = SplitGaussian(logits).log_std.clamp_max(std::log(max_std));
+  return (log_std + 0.5 * (1.0 + std::log(2 * std::numbers::pi))).sum(-1);
+}
+
 torch::Tensor ActionDist::Kl(const torch::Tensor& mu_logits, const torch::Tensor& pi_logits) const {
   if (kind_ == Kind::kBox) {
     const Gaussian mu = SplitGaussian(mu_logits);

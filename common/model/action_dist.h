@@ -55,6 +55,11 @@ class ActionDist {
   torch::Tensor LogProb(const torch::Tensor& logits, const torch::Tensor& actions) const;
   // Entropy of each distribution: [...] (nats; for box the differential entropy).
   torch::Tensor Entropy(const torch::Tensor& logits) const;
+  // The entropy an exploration bonus rewards: Entropy(), except that for box each dimension
+  // counts its std only up to max_std (0: no cap), with no gradient above it. Past the action
+  // bounds (+-1 in the policy's units) a wider Gaussian only puts more mass on the clipped ends;
+  // an uncapped bonus drives the std there, and the policy acts as bang-bang noise.
+  torch::Tensor BonusEntropy(const torch::Tensor& logits, double max_std) const;
   // KL(mu || pi) for each pair of distributions: [...].
   torch::Tensor Kl(const torch::Tensor& mu_logits, const torch::Tensor& pi_logits) const;
 
