@@ -19,6 +19,9 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 constexpr double kReturnStatsRate = 0.01;
 // Below this RMS the returns are taken as this: rewards are never multiplied by more than 100.
 constexpr double kMinReturnRms = 0.01;
+// --normalize-obs: the plain average of the first 100 batches' statistics, then an exponential
+// one with the same ~100-update time constant as the returns'.
+constexpr double kObsStatsRate = 0.01;
 
 }  // namespace
 
@@ -51,6 +54,8 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
     stats.allreduce_s += more.allreduce_s;
     stats.optimizer_s += more.optimizer_s;
   }
+  // After the passes: they train the function the actors acted with (up to policy lag).
+  if (policy_->config().normalize_obs) UpdateObsStats(batch);
   policy_->set_version(policy_->version() + 1);
   stats.version = policy_->version();
   return stats;
@@ -74,12 +79,9 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
     // This batch's mean v_s^2 back in reward units, averaged over learners: the statistic (and
     // so the next update's scale) must be the same number on every learner.
     const double unscaled = loss.target_mean_square * return_rms * return_rms;
-    double mean_square = unscaled;
-    if (collective_ != nullptr && collective_->size() > 1) {
-      torch::Tensor sum = torch::full({1}, unscaled, values.detach().options());
-      collective_->AllReduceSum(sum.data_ptr<float>(), 1);
-      mean_square = sum.item<double>() / static_cast<double>(collective_->size());
-    }
+    torch::Tensor averaged = torch::full({1}, unscaled, values.detach().options());
+    AverageOverLearners(averaged);
+    const double mean_square = averaged.item<double>();
     return_mean_square_ =
         std::isfinite(return_mean_square_)
             ? return_mean_square_ + kReturnStatsRate * (mean_square - return_mean_square_)
@@ -95,8 +97,7 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
     clock = std::chrono::steady_clock::now();
     // One call for every gradient: the buffer is contiguous (common/model/policy.h).
     torch::Tensor grads = policy_->flat_gradients();
-    collective_->AllReduceSum(grads.data_ptr<float>(), static_cast<std::size_t>(grads.numel()));
-    grads.div_(static_cast<double>(collective_->size()));
+    AverageOverLearners(grads);
     stats.allreduce_s = SecondsSince(clock);
   }
 
@@ -119,6 +120,25 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
   stats.learning_rate = step.learning_rate;
   stats.grad_norm = step.grad_norm;
   return stats;
+}
+
+void Learner::UpdateObsStats(const Trajectory& batch) {
+  torch::NoGradGuard no_grad;
+  const auto options = policy_->flat_parameters().options();
+  const auto rows = batch.obs.reshape({-1, batch.obs.size(-1)}).to(options);
+  // The mean first, then the spread around the learners' common mean: no E[x^2] - mean^2
+  // cancellation for a dimension far from 0.
+  torch::Tensor mean = rows.mean(0).contiguous();
+  AverageOverLearners(mean);
+  torch::Tensor var = (rows - mean).pow(2).mean(0).contiguous();
+  AverageOverLearners(var);
+  policy_->UpdateObsStats(mean, var, kObsStatsRate);
+}
+
+void Learner::AverageOverLearners(torch::Tensor& values) {
+  if (collective_ == nullptr || collective_->size() <= 1) return;
+  collective_->AllReduceSum(values.data_ptr<float>(), static_cast<std::size_t>(values.numel()));
+  values.div_(static_cast<double>(collective_->size()));
 }
 
 }  // namespace colony

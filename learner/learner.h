@@ -69,6 +69,12 @@ class Learner {
   // already divided by `return_rms` in `config`; the version is the caller's.
   UpdateStats Pass(const Trajectory& batch, std::int64_t frames, const LossConfig& config,
                    double return_rms, bool update_return_stats);
+  // --normalize-obs: the policy's observation statistics take in this batch's (averaged over
+  // learners, so every learner's weights stay identical).
+  void UpdateObsStats(const Trajectory& batch);
+  // `values` (float, contiguous, on the model's device) averaged element-wise over the learners,
+  // in place; untouched with one learner.
+  void AverageOverLearners(torch::Tensor& values);
 
   std::shared_ptr<Policy> policy_;
   ActionDist dist_;

@@ -15,14 +15,17 @@
 #include "launch/train_serial.h"
 #include "learner/learner.h"
 #include "learner/optimizer.h"
+#include "tests/tensor_test_util.h"
 
 namespace colony {
 namespace {
 
-std::shared_ptr<Policy> PolicyFor(const std::string& env_name, const std::string& kind) {
+std::shared_ptr<Policy> PolicyFor(const std::string& env_name, const std::string& kind,
+                                  bool normalize_obs = false) {
   const auto probe = env::MakeBatchEnv(env_name, 1);
   ModelConfig config;
   config.kind = kind;
+  config.normalize_obs = normalize_obs;
   config.obs_dim = probe->spec().obs_dim;
   config.num_actions = probe->spec().num_actions;
   config.layers = 1;
@@ -138,6 +141,26 @@ TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
       << "three passes = three updates on the same batch";
   // A second pass starts off-policy: its ratios are no longer 1.
   EXPECT_GT(learner.Update(batch, 64).kl, 0.0);
+}
+
+// --normalize-obs: after its passes an update takes the batch's observation statistics in (the
+// first batch whole), and the optimiser leaves them alone: the passes trained with the old ones.
+TEST(Learner, NormalizeObsTakesTheBatchStatisticsAfterItsPasses) {
+  torch::manual_seed(8);
+  auto policy = PolicyFor("CartPole-v1", "mlp", /*normalize_obs=*/true);
+  Actor actor("CartPole-v1", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.epochs = 2;
+  Learner learner(policy, config, /*collective=*/nullptr);
+  learner.Update(batch, /*frames=*/64);
+  const auto rows = batch.obs.reshape({-1, 4});
+  const auto flat = policy->flat_parameters();
+  EXPECT_LE(MaxAbsDiff(flat.narrow(0, 0, 4), rows.mean(0)), 1e-5);
+  EXPECT_LE(MaxAbsDiff(flat.narrow(0, 4, 4), rows.var(0, /*unbiased=*/false)), 1e-5);
+  EXPECT_EQ(policy->obs_stats_batches(), 1);
+  learner.Update(actor.Rollout(16), /*frames=*/128);
+  EXPECT_EQ(policy->obs_stats_batches(), 2);
 }
 
 // --grad-clip-ratio: a gradient far above the running mean of recent norms is clipped to that

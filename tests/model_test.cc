@@ -134,6 +134,80 @@ TEST(Mlp, StepAndUnrollAgree) {
   ExpectAgreement(*policy, /*warmup=*/1, Firsts(4, {{}, {2}, {0}}));
 }
 
+// --normalize-obs: the statistics are the first three parameters, constants at init (so the
+// rest of the weights are those of the same seed without them); the network reads
+// clip((x - mean) / sqrt(var + 1e-8), +-10); step and unroll still agree; a batch's statistics
+// are taken in as the mixture of the old and the new.
+TEST(ObsNormalization, StandardisesWithTheRunningStatisticsItKeeps) {
+  ModelConfig plain = Small();
+  ModelConfig normalized = plain;
+  normalized.normalize_obs = true;
+  torch::manual_seed(3);
+  auto with = MakePolicy(normalized);
+  torch::manual_seed(3);
+  auto without = MakePolicy(plain);
+  ASSERT_EQ(with->parameter_count(), without->parameter_count() + 2 * plain.obs_dim + 1);
+  EXPECT_EQ(with->layout()[0].name, "obs_mean");
+  EXPECT_EQ(with->layout()[1].name, "obs_var");
+  EXPECT_EQ(with->layout()[2].name, "obs_count");
+  EXPECT_TRUE(torch::equal(with->flat_parameters().narrow(0, 2 * plain.obs_dim + 1,
+                                                          without->parameter_count()),
+                           without->flat_parameters()));
+  EXPECT_EQ(with->obs_stats_batches(), 0);
+
+  // The first batch is taken whole; the second (min_rate 0.25 < 1/2) at weight 1/2.
+  const auto mean1 = torch::tensor({1.0f, -2.0f, 0.0f, 100.0f, 0.5f});
+  const auto var1 = torch::tensor({4.0f, 0.25f, 1.0f, 0.0f, 9.0f});
+  with->UpdateObsStats(mean1, var1, 0.25);
+  const auto mean2 = torch::tensor({3.0f, -2.0f, 0.0f, 100.0f, 0.5f});
+  const auto var2 = torch::tensor({2.0f, 0.25f, 1.0f, 0.0f, 1.0f});
+  with->UpdateObsStats(mean2, var2, 0.25);
+  EXPECT_EQ(with->obs_stats_batches(), 2);
+  const auto flat = with->flat_parameters();
+  const auto mean = flat.narrow(0, 0, 5), var = flat.narrow(0, 5, 5);
+  // Dimension 0: mean (1 + 3) / 2 = 2, variance (4 + 2) / 2 + (1/2)(1/2)(3 - 1)^2 = 4.
+  EXPECT_NEAR(mean[0].item<double>(), 2.0, 1e-6);
+  EXPECT_NEAR(var[0].item<double>(), 4.0, 1e-6);
+  EXPECT_NEAR(var[4].item<double>(), 5.0, 1e-6);
+  EXPECT_NEAR(mean[3].item<double>(), 100.0, 1e-6);
+  EXPECT_NEAR(var[3].item<double>(), 0.0, 1e-6);
+  // A third batch at min_rate 0.25 (1/3 is more): weight 1/3.
+  with->UpdateObsStats(torch::tensor({5.0f, -2.0f, 0.0f, 100.0f, 0.5f}), var2, 0.25);
+  EXPECT_NEAR(mean[0].item<double>(), 2.0 + (5.0 - 2.0) / 3.0, 1e-5);
+
+  // What the network reads: the plain policy given the standardised, clipped rows.
+  torch::manual_seed(11);
+  const auto obs = torch::randn({4, 5}) * 3 + torch::tensor({2.0f, -2.0f, 0.0f, 100.0f, 0.5f});
+  auto expected_in = ((obs - mean) / (var + 1e-8).sqrt()).clamp(-10.0, 10.0);
+  const auto first = torch::ones({4}, torch::kBool);
+  Memory m_with = with->InitialMemory(4), m_without = without->InitialMemory(4);
+  const StepOutput a = with->Step(obs, first, m_with);
+  const StepOutput b = without->Step(expected_in, first, m_without);
+  EXPECT_LE(MaxAbsDiff(a.logits, b.logits), 1e-5);
+  EXPECT_LE(MaxAbsDiff(a.values, b.values), 1e-5);
+  ExpectAgreement(*with, /*warmup=*/2, Firsts(6, {{}, {3}, {0}}));
+
+  // The statistics get no gradient: the optimiser never moves them.
+  const auto out = with->Unroll(obs.unsqueeze(0), first.unsqueeze(0), with->InitialMemory(4));
+  with->ZeroGradients();
+  (out.logits.sum() + out.values.sum()).backward();
+  EXPECT_EQ(with->flat_gradients().narrow(0, 0, 2 * 5 + 1).abs().sum().item<double>(), 0.0);
+
+  // In the config's JSON (absent in older files: off); refused for byte observations.
+  EXPECT_EQ(ModelConfig::FromJson(normalized.ToJson()), normalized);
+  EXPECT_NE(normalized.ToJson().find("\"normalize_obs\":true"), std::string::npos);
+  ModelConfig bytes = normalized;
+  bytes.observations = "uint8";
+  try {
+    bytes.Validate();
+    FAIL() << "expected ModelConfigError";
+  } catch (const ModelConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("normalize_obs: expected false for byte observations"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Gtrxl, NothingLeaksAcrossAReset) {
   auto policy = MakePolicy(Small(/*memory=*/6));
   const std::int64_t t = 10, b = 2, reset = 4;

@@ -90,6 +90,9 @@ const std::vector<Setting>& Settings() {
       Int("d-ff", "d_ff", FIELD(model.d_ff), 1, M::kMaxDFf, "feed-forward width"),
       Int("memory", "memory", FIELD(model.memory), 1, M::kMaxMemory,
           "M: hidden states kept per layer"),
+      Bool("normalize-obs", "normalize_obs", FIELD(model.normalize_obs),
+           "standardise float observations by a running mean and std (kept by the learner, "
+           "shipped with the weights)"),
       Int("envs-per-actor", "envs_per_actor", FIELD(envs_per_actor), 1, 1 << 20,
           "E: environments per actor"),
       Int("unroll", "unroll", FIELD(unroll), 1, 1 << 16, "T: steps per trajectory"),

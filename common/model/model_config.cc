@@ -69,6 +69,11 @@ void ModelConfig::Validate() const {
            "'" + observations + "'");
     }
   }
+  if (normalize_obs && ObsBytes()) {
+    Fail("normalize_obs", "false for byte observations (" + observations +
+                              "; images are standardised per image by the torso)",
+         "true");
+  }
   if (kind != "gtrxl") return;  // heads, d_ff and memory mean nothing without attention
   CheckRange("heads", heads, 1, d_model);
   if (d_model % heads != 0) {
@@ -128,6 +133,7 @@ std::string ModelConfig::ToJson() const {
       .Add("memory", memory)
       .Add("actions", actions)
       .Add("observations", observations)
+      .Add("normalize_obs", normalize_obs)
       .Finish();
 }
 
@@ -154,6 +160,12 @@ ModelConfig ModelConfig::FromJson(const std::string& text) {
     if (!doc["observations"].IsString()) Fail("observations", "a string", "another JSON value");
     config.observations = doc["observations"].GetString();
   }
+  if (doc.HasMember("normalize_obs")) {  // absent before --normalize-obs: false
+    if (!doc["normalize_obs"].IsBool()) {
+      Fail("normalize_obs", "true or false", "another JSON value");
+    }
+    config.normalize_obs = doc["normalize_obs"].GetBool();
+  }
   for (const auto& [name, value] : ints) {
     if (!doc.HasMember(name)) Fail(name, "an integer", "nothing (field missing)");
     if (!doc[name].IsInt64()) Fail(name, "an integer", "another JSON value");
@@ -161,7 +173,8 @@ ModelConfig ModelConfig::FromJson(const std::string& text) {
   }
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     const std::string name = it->name.GetString();
-    bool known = name == "kind" || name == "actions" || name == "observations";
+    bool known = name == "kind" || name == "actions" || name == "observations" ||
+                 name == "normalize_obs";
     for (const auto& entry : ints) known = known || name == entry.first;
     if (!known) Fail(name, "one of the ModelConfig fields", "an unknown field");
   }

@@ -3,6 +3,7 @@
 // checkpoint of the weights (policy_safetensors.cc).
 #include "common/model/policy.h"
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 
@@ -35,8 +36,16 @@ MemoryGeometry GeometryOf(const ModelConfig& c) {
 
 }  // namespace
 
+// Added to the running variance before its square root: a dimension that never varied reads 0.
+constexpr double kObsVarEpsilon = 1e-8;
+
 Policy::Policy(ModelConfig config) : config_(std::move(config)) {
   config_.Validate();
+  if (config_.normalize_obs) {  // constants: the other weights' random init is unchanged
+    obs_mean_ = register_parameter("obs_mean", torch::zeros({config_.obs_dim}));
+    obs_var_ = register_parameter("obs_var", torch::ones({config_.obs_dim}));
+    obs_count_ = register_parameter("obs_count", torch::zeros({1}));
+  }
   if (const std::vector<std::int64_t> image = config_.ImageShape(); !image.empty()) {
     torso_ = register_module("torso", ImpalaCnn(image));
   }
@@ -44,11 +53,34 @@ Policy::Policy(ModelConfig config) : config_(std::move(config)) {
 
 torch::Tensor Policy::EncoderInput(const torch::Tensor& obs) {
   torch::Tensor x = obs.to(flat_params_.options());  // uint8 to float is exact
+  if (config_.normalize_obs) {  // float rows only (Validate); statistics are not trained
+    const auto scale = (obs_var_.detach() + kObsVarEpsilon).rsqrt();
+    return ((x - obs_mean_.detach()) * scale).clamp(-ModelConfig::kObsClip, ModelConfig::kObsClip);
+  }
   if (!config_.ObsBytes()) return x;
   if (!torso_) return x * (1.0 / 255.0);
   std::vector<std::int64_t> sizes = x.sizes().vec();
   sizes.back() = ModelConfig::kImageFeatures;
   return torso_->forward(x.reshape({-1, config_.obs_dim})).view(sizes);
+}
+
+void Policy::UpdateObsStats(const torch::Tensor& batch_mean, const torch::Tensor& batch_var,
+                            double min_rate) {
+  if (!config_.normalize_obs) return;
+  torch::NoGradGuard no_grad;
+  const double w = std::max(1.0 / (obs_count_.item<double>() + 1.0), min_rate);
+  const auto mean = batch_mean.to(obs_mean_.options()).reshape({config_.obs_dim});
+  const auto var = batch_var.to(obs_var_.options()).reshape({config_.obs_dim});
+  // The mixture (1 - w) N(m0, v0) + w N(m1, v1): mean (1 - w) m0 + w m1, variance
+  // (1 - w) v0 + w v1 + w (1 - w) (m1 - m0)^2.
+  const auto shift = mean - obs_mean_;
+  obs_var_.mul_(1.0 - w).add_(w * var + w * (1.0 - w) * shift.pow(2));
+  obs_mean_.add_(w * shift);
+  obs_count_.add_(1.0);
+}
+
+std::int64_t Policy::obs_stats_batches() const {
+  return config_.normalize_obs ? static_cast<std::int64_t>(obs_count_.item<double>()) : 0;
 }
 
 Memory Policy::InitialMemory(std::int64_t batch) const {

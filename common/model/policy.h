@@ -94,6 +94,16 @@ class Policy : public torch::nn::Module {
   // 1-D with parameter_count() floating-point elements.
   void LoadFlat(const torch::Tensor& flat, std::int64_t version);
 
+  // --- observation statistics (ModelConfig::normalize_obs; no-op without it) ----------------
+  // Moves the running mean and variance toward one batch's per-dimension mean and (central)
+  // variance, weighting the batch by max(1 / (batches so far + 1), min_rate): the plain average
+  // of the first 1 / min_rate batches, an exponential one after. The variance is the mixture's,
+  // spread of the means included. Changes the weights (they travel with them).
+  void UpdateObsStats(const torch::Tensor& batch_mean, const torch::Tensor& batch_var,
+                      double min_rate);
+  // How many batches the statistics have seen (0 without normalize_obs).
+  std::int64_t obs_stats_batches() const;
+
   // --- checkpoints --------------------------------------------------------------------------
   // Parameters by name, plus metadata colony.config (JSON), colony.version and
   // colony.flat_order (parameter names in flat-buffer order, comma-separated).
@@ -138,6 +148,8 @@ class Policy : public torch::nn::Module {
 
   ModelConfig config_;
   ImpalaCnn torso_{nullptr};  // image observations only
+  // normalize_obs only: [obs_dim] running mean and variance, [1] batches seen (as a float).
+  torch::Tensor obs_mean_, obs_var_, obs_count_;
   std::int64_t version_ = 0;
   std::int64_t parameter_count_ = 0;
   std::vector<Slot> layout_;
