@@ -63,7 +63,11 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
     out.ppo_clip_fraction = std::nan("");
   }
   const auto baseline_loss = 0.5 * (targets.vs - values).pow(2).mean();
-  const auto bonus_entropy = dist.BonusEntropy(logits, config.entropy_max_std).mean();
+  const auto entropy = dist.Entropy(logits).mean();
+  // The bonus's entropy differs only for capped Box actions; elsewhere it is the same tensor.
+  const auto bonus_entropy = dist.continuous() && config.entropy_max_std > 0
+                                 ? dist.BonusEntropy(logits, config.entropy_max_std).mean()
+                                 : entropy;
 
   out.entropy_weight =
       config.entropy_cost + config.entropy_per_advantage * advantage_std.item<double>();
@@ -71,7 +75,7 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
       policy_loss + config.baseline_cost * baseline_loss - out.entropy_weight * bonus_entropy;
   out.policy = policy_loss.item<double>();
   out.baseline = baseline_loss.item<double>();
-  out.entropy = dist.Entropy(logits.detach()).mean().item<double>();
+  out.entropy = entropy.item<double>();
   out.mean_rho = log_rhos.exp().mean().item<double>();
 
   torch::NoGradGuard no_grad;

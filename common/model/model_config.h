@@ -58,12 +58,12 @@ struct ModelConfig {
   // travel as uint8 on the wire and in the learner's batch. Set from the environment; absent
   // from older checkpoints: "float32".
   std::string observations = "float32";
-  // Float observations only: each dimension is standardised by a running mean and std before the
-  // network reads it (x - mean) / std, clipped to +-kObsClip. The statistics are parameters of
-  // the policy (obs_mean, obs_std, obs_count: first in the flat buffer), kept by the learner from
-  // the observations it trains on, so they travel to the actors with the weights and into
-  // checkpoints; the optimiser never moves them (they get no gradient). Absent from older
-  // checkpoints: false.
+  // Float observations only: each dimension is standardised by a running mean and variance before
+  // the network reads it, (x - mean) / sqrt(var + 1e-8) clipped to +-kObsClip. The statistics are
+  // parameters of the policy (obs_mean, obs_var, obs_count: first in the flat buffer), kept by the
+  // learner from the observations it trains on, so they travel to the actors with the weights
+  // and into checkpoints; the optimiser never moves them (they get no gradient). Absent from
+  // older checkpoints: false.
   bool normalize_obs = false;
   static constexpr double kObsClip = 10.0;
 

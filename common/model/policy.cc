@@ -34,10 +34,10 @@ MemoryGeometry GeometryOf(const ModelConfig& c) {
   return {c.layers, c.memory, c.d_model};
 }
 
-}  // namespace
-
 // Added to the running variance before its square root: a dimension that never varied reads 0.
 constexpr double kObsVarEpsilon = 1e-8;
+
+}  // namespace
 
 Policy::Policy(ModelConfig config) : config_(std::move(config)) {
   config_.Validate();
