@@ -131,6 +131,11 @@ int Main(int argc, char** argv) {
   flags.Add("only-step-envs", &only_envs,
             "time only the GTrXL fast step at this E, for --seconds (for profilers); 0 = all rows",
             0, 1 << 20);
+  std::int64_t only_batch = 0;
+  flags.Add("only-unroll-batch", &only_batch,
+            "time only the GTrXL learner unroll (fwd + bwd) at this B, for --seconds (for "
+            "profilers); 0 = all rows",
+            0, 1 << 20);
   flags.Add("obs-dim", &config.obs_dim, "observation length");
   flags.Add("actions", &config.num_actions, "number of actions");
   flags.Add("layers", &config.layers, "blocks");
@@ -159,6 +164,15 @@ int Main(int argc, char** argv) {
     std::printf("GTrXL fast step, E = %lld: %.0f env-steps/s (%.0f per CPU-second), %.1f%% of "
                 "matmul (%.1f GFLOP/s)\n", static_cast<long long>(only_envs), rate,
                 rate * wall / cpu, 100 * rate * StepFlops(config) / 1e9 / matmul, matmul);
+    return 0;
+  }
+  if (only_batch > 0) {
+    auto policy = MakePolicy(config);
+    const double rate = UnrollRate(*policy, unroll, only_batch, seconds);
+    const double matmul = MatmulGflops(1.0);
+    std::printf("GTrXL unroll, T = %lld, B = %lld: %.0f samples/s, %.1f%% of matmul (%.1f "
+                "GFLOP/s)\n", static_cast<long long>(unroll), static_cast<long long>(only_batch),
+                rate, 100 * rate * UnrollFlops(config, unroll) / 1e9 / matmul, matmul);
     return 0;
   }
   ModelConfig mlp_config = config;

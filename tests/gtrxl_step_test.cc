@@ -73,7 +73,14 @@ TEST(GtrxlStep, MatchesTheReferenceOverManyStepsWithResets) {
       RunSideBySide(*policy, envs, /*steps=*/3 * static_cast<int>(memory) + 40, [](int) {});
     }
   }
-  // The default model's shape (d_model 64, memory 32), with gate weights away from the identity.
+  // Widths the attention kernel reads in plain loops (24: not a multiple of 16) and in vectors
+  // with two 16-row blocks per head (128: head width 32), and a memory of one 16-slot block plus
+  // four single slots.
+  for (const std::int64_t d_model : {24, 128}) {
+    auto policy = MakePolicy(Config(/*memory=*/20, d_model));
+    RunSideBySide(*policy, /*envs=*/5, /*steps=*/50, [](int) {});
+  }
+  // The default model's shape (d_model 64, memory 64), with gate weights away from the identity.
   ModelConfig c;
   c.obs_dim = 5;
   auto policy = MakePolicy(c);

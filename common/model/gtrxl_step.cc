@@ -9,23 +9,23 @@
 
 namespace colony {
 
-// Step mode's state for E envs; Memory::ring points here (memory.h). Rings of C = M + 1 slots:
-// before a step with write index w, memory slot c (0 = oldest) is at ring slot (w + 1 + c) mod
-// C and the new row goes to slot w. Keys and values live in one ring each (attention reads the
-// window as two runs); hidden rows live twice, at columns s and s + C, so that the last M rows
-// are always one contiguous range, which Memory::hidden views.
+// Step mode's state for E envs; Memory::ring points here (memory.h). Hidden rows live in rings
+// of C = M + 1 slots: before a step with write index w, memory slot c (0 = oldest) is at ring
+// slot (w + 1 + c) mod C and the new row goes to slot w; each row is stored twice, at columns s
+// and s + C, so that the last M rows are always one contiguous range, which Memory::hidden
+// views. Attention reads its own ring of the M memory rows layer-normed (step_kernel.h), laid
+// out per env, with the oldest at slot `next`.
 struct StepRing {
-  std::int64_t envs = 0, write = 0;
-  std::int64_t generation = -1;             // weights that made keys/values; -1: none yet
+  std::int64_t envs = 0, write = 0, next = 0;
+  std::int64_t generation = -1;             // weights that made `normed`; -1: none yet
   torch::Tensor hidden;                     // [L, 2C, E, d]
-  torch::Tensor keys;                       // [L, E, H, w, C]
-  torch::Tensor values;                     // [L, E, H, C, w]
+  torch::Tensor normed;                     // [L, E, M, d]
   std::vector<std::uint8_t> valid;          // [M, E], oldest slot first
   const void* handed_hidden = nullptr;      // the Memory::hidden view given out last
   const void* handed_valid = nullptr;
   std::int64_t hidden_version = 0, valid_version = 0;
   // Work buffers, [E, ·]: x and y are the residual stream in and out of a sublayer.
-  torch::Tensor x, y, normed, qkv, attended, projected, cat, pre, candidate, hidden_ff, heads;
+  torch::Tensor x, y, normed_row, query, attended, projected, cat, pre, candidate, hidden_ff;
   std::vector<std::uint8_t> memory_ok;      // [E, M]
   std::vector<float> scratch;
 };
@@ -81,11 +81,17 @@ void GtrxlStepper::Pack(torch::nn::Module& model, std::int64_t generation) {
     LayerWeights lw;
     lw.attn_norm_w = p(b + "attn_norm.weight").contiguous();
     lw.attn_norm_b = p(b + "attn_norm.bias").contiguous();
-    lw.qkv_t = torch::cat({p(b + "query.weight"), p(b + "key_value.weight")}, 0).t().contiguous();
-    // W_R R for distance M - c at window row c, distance falling along c, twice: [H, w, 2(M+1)].
-    const torch::Tensor position = torch::matmul(rel, p(b + "position.weight").t())
-                                       .flip(0).view({m + 1, h, w}).permute({1, 2, 0});
+    lw.query_t = p(b + "query.weight").t().contiguous();
+    const torch::Tensor key_value = p(b + "key_value.weight");  // [2d, d]: keys, then values
+    lw.key = key_value.narrow(0, 0, d).contiguous();
+    lw.value = key_value.narrow(0, d, d).contiguous();
+    // W_R R by distance 0..M; for the memory, distance M - c at window row c, twice over:
+    // [H, w, 2M]; distance 0 (the step's own row) apart: [H, w].
+    const torch::Tensor by_distance = torch::matmul(rel, p(b + "position.weight").t());
+    const torch::Tensor position =
+        by_distance.narrow(0, 1, m).flip(0).view({m, h, w}).permute({1, 2, 0});
     lw.position = torch::cat({position, position}, 2).contiguous();
+    lw.position_own = by_distance[0].contiguous();
     lw.content_bias = p(b + "content_bias").contiguous();
     lw.position_bias = p(b + "position_bias").contiguous();
     lw.attn_out_t = p(b + "attn_out.weight").t().contiguous();
@@ -121,24 +127,18 @@ void GtrxlStepper::Pack(torch::nn::Module& model, std::int64_t generation) {
   packed_generation_ = generation;
 }
 
-void GtrxlStepper::RecomputeKeysValues(StepRing& ring) {
-  // All C window slots of every layer from the hidden rows (zeros where invalid), with the
-  // current weights: what the reference computes from memory at every step.
-  const std::int64_t d = config_.d_model, h = config_.heads, w = d / h;
-  const std::int64_t c = config_.memory + 1, e = ring.envs;
-  torch::Tensor normed = torch::empty({c * e, d});
-  torch::Tensor kv = torch::empty({c * e, 2 * d});
+void GtrxlStepper::RecomputeNormed(StepRing& ring) {
+  // The M memory rows of every layer, layer-normed with the current weights (zeros where
+  // invalid): what the reference projects into keys and values at every step.
+  const std::int64_t d = config_.d_model, m = config_.memory, e = ring.envs;
+  torch::Tensor normed = torch::empty({m * e, d});
   for (std::int64_t l = 0; l < config_.layers; ++l) {
     const LayerWeights& lw = layers_[l];
-    const torch::Tensor rows = ring.hidden[l].narrow(0, 0, c).reshape({c * e, d});
-    step_kernel::LayerNorm(c * e, d, F(rows), F(lw.attn_norm_w), F(lw.attn_norm_b), F(normed));
-    at::mm_out(kv, normed, lw.qkv_t.narrow(1, d, 2 * d));
-    float* k = F(ring.keys[l]);
-    float* v = F(ring.values[l]);
-    for (std::int64_t s = 0; s < c; ++s) {
-      step_kernel::StoreKeysValues(e, h, w, c, s, F(kv) + s * e * 2 * d, 2 * d, k, v);
-    }
+    const torch::Tensor rows = ring.hidden[l].narrow(0, ring.write + 1, m);  // oldest first
+    step_kernel::LayerNorm(m * e, d, F(rows), F(lw.attn_norm_w), F(lw.attn_norm_b), F(normed));
+    ring.normed[l].copy_(normed.view({m, e, d}).transpose(0, 1));
   }
+  ring.next = 0;
 }
 
 void GtrxlStepper::Gate(std::int64_t envs, const torch::Tensor& gate_1, const torch::Tensor& gate_2,
@@ -167,8 +167,7 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
     ring = std::make_shared<StepRing>();
     ring->envs = e;
     ring->hidden = torch::zeros({layers, 2 * c, e, d});
-    ring->keys = torch::zeros({layers, e, h, w, c});
-    ring->values = torch::zeros({layers, e, h, c, w});
+    ring->normed = torch::zeros({layers, e, m, d});
     const torch::Tensor kept = memory.hidden.to(torch::kFloat32).masked_fill(
         memory.valid.logical_not().view({1, m, e, 1}), 0.0);
     ring->hidden.narrow(1, 1, m).copy_(kept);
@@ -176,14 +175,14 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
     const torch::Tensor valid = memory.valid.to(torch::kUInt8).contiguous();
     ring->valid.assign(valid.data_ptr<std::uint8_t>(), valid.data_ptr<std::uint8_t>() + m * e);
     auto buffer = [&](std::int64_t width) { return torch::empty({e, width}); };
-    ring->x = buffer(d), ring->y = buffer(d), ring->normed = buffer(d), ring->qkv = buffer(3 * d);
+    ring->x = buffer(d), ring->y = buffer(d), ring->normed_row = buffer(d), ring->query = buffer(d);
     ring->attended = buffer(d), ring->projected = buffer(d), ring->cat = buffer(2 * d);
     ring->pre = buffer(2 * d), ring->candidate = buffer(d), ring->hidden_ff = buffer(config_.d_ff);
     ring->memory_ok.resize(static_cast<std::size_t>(e * m));
-    ring->scratch.resize(static_cast<std::size_t>(3 * c + 2 * w));
+    ring->scratch.resize(static_cast<std::size_t>(step_kernel::AttentionScratch(h, w, m)));
   }
   if (ring->generation != generation) {
-    RecomputeKeysValues(*ring);
+    RecomputeNormed(*ring);
     ring->generation = generation;
   }
 
@@ -212,23 +211,26 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
     for (const std::int64_t col : {write, write + c}) {
       std::memcpy(F(ring->hidden) + (l * 2 * c + col) * e * d, F(ring->x), e * d * sizeof(float));
     }
-    step_kernel::LayerNorm(e, d, F(ring->x), F(lw.attn_norm_w), F(lw.attn_norm_b), F(ring->normed));
-    Product(ring->normed, lw.qkv_t, torch::Tensor(), ring->qkv);
-    step_kernel::Attention({e, h, w, c, (write + 1) % c, 3 * d, F(ring->qkv),
-                            F(ring->keys[l]), F(ring->values[l]), F(lw.position),
-                            F(lw.content_bias), F(lw.position_bias), ring->memory_ok.data(),
-                            F(ring->attended), ring->scratch.data()});
+    step_kernel::LayerNorm(e, d, F(ring->x), F(lw.attn_norm_w), F(lw.attn_norm_b),
+                           F(ring->normed_row));
+    Product(ring->normed_row, lw.query_t, torch::Tensor(), ring->query);
+    step_kernel::Attention({e, h, w, m, ring->next, d, F(ring->query), F(ring->normed_row),
+                            F(ring->normed[l]), F(lw.key), F(lw.value), F(lw.position),
+                            F(lw.position_own), F(lw.content_bias), F(lw.position_bias),
+                            ring->memory_ok.data(), F(ring->attended), ring->scratch.data()});
     Product(ring->attended, lw.attn_out_t, lw.attn_out_b, ring->projected);
     Gate(e, lw.attn_gate_1, lw.attn_gate_2, lw.attn_gate_bias, ring->x, ring->y, *ring);
-    step_kernel::LayerNorm(e, d, F(ring->y), F(lw.ff_norm_w), F(lw.ff_norm_b), F(ring->normed));
-    Product(ring->normed, lw.ff_in_t, lw.ff_in_b, ring->hidden_ff);
+    step_kernel::LayerNorm(e, d, F(ring->y), F(lw.ff_norm_w), F(lw.ff_norm_b),
+                           F(ring->normed_row));
+    Product(ring->normed_row, lw.ff_in_t, lw.ff_in_b, ring->hidden_ff);
     step_kernel::Relu(e * config_.d_ff, F(ring->hidden_ff));
     Product(ring->hidden_ff, lw.ff_out_t, lw.ff_out_b, ring->projected);
     Gate(e, lw.ff_gate_1, lw.ff_gate_2, lw.ff_gate_bias, ring->y, ring->x, *ring);
   }
-  step_kernel::LayerNorm(e, d, F(ring->x), F(final_norm_w_), F(final_norm_b_), F(ring->normed));
+  step_kernel::LayerNorm(e, d, F(ring->x), F(final_norm_w_), F(final_norm_b_),
+                         F(ring->normed_row));
   const torch::Tensor heads = torch::empty({e, heads_t_.size(1)});  // [E, A + 1]
-  Product(ring->normed, heads_t_, heads_b_, heads);
+  Product(ring->normed_row, heads_t_, heads_b_, heads);
 
   // Slots age by one; the new row is valid. Hand out the new window as the memory.
   for (std::int64_t slot = 0; slot + 1 < m; ++slot) {
@@ -236,12 +238,13 @@ StepOutput GtrxlStepper::Step(torch::nn::Module& model, std::int64_t generation,
   }
   std::memset(&ring->valid[(m - 1) * e], 1, e);
   ring->write = (write + 1) % c;
+  ring->next = (ring->next + 1) % m;
   torch::Tensor valid = torch::empty({m, e}, torch::kBool);
   std::memcpy(valid.data_ptr<bool>(), ring->valid.data(), m * e);
   memory.hidden = torch::Tensor();  // release the old view before counting storage users
   memory.hidden = ring->hidden.narrow(1, ring->write + 1, m);
   memory.valid = valid;
-  memory.cache = ring->keys;
+  memory.cache = ring->normed;
   memory.cache_generation = -1;  // the ring's, not the reference path's
   ring->handed_hidden = memory.hidden.unsafeGetTensorImpl();
   ring->handed_valid = memory.valid.unsafeGetTensorImpl();

@@ -18,8 +18,9 @@
 // the default size). It is derived data, valid only for the weights that made it (the policy
 // tags it and recomputes when its weights changed); copies (Select, Stack, Clone, Flatten) drop
 // it, so it never travels and a copy simply takes one uncached step. The GTrXL's fast step
-// (gtrxl_step.h, float32 on the CPU) keeps hidden rows, keys and values in `ring` instead, with
-// `hidden` a view into it; the layout above, and everything shipped, stays the same.
+// (gtrxl_step.h, float32 on the CPU) keeps hidden rows and their layer-normed copies (what keys
+// and values are made from) in `ring` instead, with `hidden` a view into it; the layout above,
+// and everything shipped, stays the same.
 #pragma once
 
 #include <torch/torch.h>
@@ -37,9 +38,9 @@ struct Memory {
   torch::Tensor valid;   // [M, B] bool
   torch::Tensor cache;   // optional [layers, M, B, 2 * d_model]: keys and values of the slots
   std::int64_t cache_generation = -1;  // which weights made `cache` (Policy's internal tag)
-  // The GTrXL's fast step (gtrxl_step.h) keeps hidden rows, keys and values in ring buffers
-  // here instead; `hidden` is then a view into the ring, and `cache` its keys. Dropped by
-  // copies like `cache`; a step writes into the ring only while no copy can see it.
+  // The GTrXL's fast step (gtrxl_step.h) keeps hidden rows and their normed copies in ring
+  // buffers here instead; `hidden` is then a view into the ring, and `cache` its normed rows.
+  // Dropped by copies like `cache`; a step writes into the ring only while no copy can see it.
   std::shared_ptr<StepRing> ring;
 
   std::int64_t layers() const { return hidden.size(0); }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define COLONY_VECTOR_CLONES \
@@ -15,6 +16,8 @@
 #else
 #define COLONY_VECTOR_CLONES
 #endif
+// Helpers of a cloned function are forced inline so that each clone compiles them for its ISA.
+#define COLONY_INLINE inline __attribute__((always_inline))
 
 namespace colony::step_kernel {
 namespace {
@@ -130,133 +133,257 @@ void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const fl
   }
 }
 
-void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
-                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k,
-                     float* v) {
-  const std::int64_t d = heads * width;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* key = kv + r * kv_stride;
-    const float* value = key + d;
-    for (std::int64_t h = 0; h < heads; ++h) {
-      float* kc = k + (r * heads + h) * width * stride + column;
-      for (std::int64_t i = 0; i < width; ++i) kc[i * stride] = key[h * width + i];
-      std::copy(value + h * width, value + (h + 1) * width,
-                v + ((r * heads + h) * stride + column) * width);
-    }
-  }
-}
-
 namespace {
 
-// Blocks of scores and outputs are accumulated in registers (fixed-size local arrays the
-// compiler keeps in vector registers), not in memory: a load-add-store per step of the inner
-// loop would chain every iteration to the previous one through store forwarding.
+// Every function taking or returning V16 is inlined into its caller, so the ABI GCC warns about
+// (how a 64-byte vector is passed without AVX-512) never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
-// out[j] = sum_i qu[i] k[i][j] + qv[i] p[i][j], j < kBlock.
-template <int kBlock>
-inline void ScoreBlock(const float* k, std::int64_t k_stride, const float* p, std::int64_t p_stride,
-                       const float* qu, const float* qv, std::int64_t width, float* out) {
-  float acc[kBlock] = {};
-  for (std::int64_t i = 0; i < width; ++i) {
-    const float* kr = k + i * k_stride;
-    const float* pr = p + i * p_stride;
-    const float cu = qu[i], cv = qv[i];
-    for (int j = 0; j < kBlock; ++j) acc[j] += cu * kr[j] + cv * pr[j];
+// Sixteen floats in GCC's generic vectors: one AVX-512 register, two AVX2 ones or four SSE
+// ones, as each clone of the functions below is compiled. Loads and stores through memcpy
+// (unaligned; rows are not 64-byte aligned in general).
+typedef float V16 __attribute__((vector_size(64)));
+typedef int I16 __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
+
+COLONY_INLINE V16 Load(const float* p) {
+  V16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+COLONY_INLINE void Store(float* p, V16 v) { std::memcpy(p, &v, sizeof v); }
+COLONY_INLINE V16 Splat(float x) { return V16{} + x; }
+
+// Lane k of the result is the sum of p[k]'s sixteen lanes: a transpose folded into the sums
+// (pairs of half-vectors added, four times over), so sixteen dot products cost one vector of
+// results instead of sixteen horizontal sums.
+COLONY_INLINE V16 SumLanes(const V16 p[kLanes]) {
+  V16 q[8], r[4], s[2];
+  for (int k = 0; k < 8; ++k) {
+    q[k] = __builtin_shuffle(p[2 * k], p[2 * k + 1],
+                             I16{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}) +
+           __builtin_shuffle(p[2 * k], p[2 * k + 1],
+                             I16{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31});
   }
-  for (int j = 0; j < kBlock; ++j) out[j] = acc[j];
+  for (int k = 0; k < 4; ++k) {
+    r[k] = __builtin_shuffle(q[2 * k], q[2 * k + 1],
+                             I16{0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27}) +
+           __builtin_shuffle(q[2 * k], q[2 * k + 1],
+                             I16{4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31});
+  }
+  for (int k = 0; k < 2; ++k) {
+    s[k] = __builtin_shuffle(r[2 * k], r[2 * k + 1],
+                             I16{0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29}) +
+           __builtin_shuffle(r[2 * k], r[2 * k + 1],
+                             I16{2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31});
+  }
+  return __builtin_shuffle(s[0], s[1],
+                           I16{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}) +
+         __builtin_shuffle(s[0], s[1],
+                           I16{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
 }
 
-// out[i] = sum_c weight[c] v[c][i] for the nonzero weights, i < kWidth.
-template <int kWidth>
-inline void WeightedSum(const float* weight, std::int64_t keys, const float* v, float* out) {
-  float acc[kWidth] = {};
-  for (std::int64_t c = 0; c < keys; ++c) {
-    if (weight[c] == 0.0f) continue;
-    const float* vr = v + c * kWidth;
-    for (int i = 0; i < kWidth; ++i) acc[i] += weight[c] * vr[i];
-  }
-  for (int i = 0; i < kWidth; ++i) out[i] = acc[i];
+COLONY_INLINE float Total(V16 v) {
+  float t = 0.0f;
+  for (int i = 0; i < kLanes; ++i) t += v[i];
+  return t;
 }
 
-inline void WeightedSumAnyWidth(const float* weight, std::int64_t keys, const float* v,
-                                std::int64_t width, float* out) {
-  std::fill(out, out + width, 0.0f);
-  for (std::int64_t c = 0; c < keys; ++c) {
-    if (weight[c] == 0.0f) continue;
-    for (std::int64_t i = 0; i < width; ++i) out[i] += weight[c] * v[c * width + i];
+// Row widths: kChunks vectors of 16 floats (d = 16 kChunks), or 0 for any d (plain loops).
+template <int kChunks>
+struct Row {
+  COLONY_INLINE static float Dot(const float* a, const float* b, std::int64_t) {
+    V16 acc = Load(a) * Load(b);
+    for (int c = 1; c < kChunks; ++c) acc += Load(a + c * kLanes) * Load(b + c * kLanes);
+    return Total(acc);
   }
+  // out[j] = a . rows[j], j < 16, rows `stride` floats apart.
+  COLONY_INLINE static V16 Dot16(const float* a, const float* rows, std::int64_t stride, std::int64_t) {
+    V16 av[kChunks];
+    for (int c = 0; c < kChunks; ++c) av[c] = Load(a + c * kLanes);
+    V16 part[kLanes];
+    for (int j = 0; j < kLanes; ++j) {
+      const float* row = rows + j * stride;
+      V16 acc = av[0] * Load(row);
+      for (int c = 1; c < kChunks; ++c) acc += av[c] * Load(row + c * kLanes);
+      part[j] = acc;
+    }
+    return SumLanes(part);
+  }
+  // out = sum_i weight[i] rows[i] over `count` rows (zero weights skipped) + first_weight first.
+  COLONY_INLINE static void WeightedSum(const float* weight, const float* rows, std::int64_t count,
+                          float first_weight, const float* first, std::int64_t, float* out) {
+    V16 acc[kChunks];
+    for (int c = 0; c < kChunks; ++c) acc[c] = first_weight * Load(first + c * kLanes);
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (weight[i] == 0.0f) continue;
+      const V16 wi = Splat(weight[i]);
+      const float* row = rows + i * kChunks * kLanes;
+      for (int c = 0; c < kChunks; ++c) acc[c] += wi * Load(row + c * kLanes);
+    }
+    for (int c = 0; c < kChunks; ++c) Store(out + c * kLanes, acc[c]);
+  }
+  // out = sum_i x[i] rows[i] over `count` rows.
+  COLONY_INLINE static void Combine(const float* x, const float* rows, std::int64_t count, std::int64_t,
+                      float* out) {
+    V16 acc[kChunks] = {};
+    for (std::int64_t i = 0; i < count; ++i) {
+      const V16 xi = Splat(x[i]);
+      for (int c = 0; c < kChunks; ++c) acc[c] += xi * Load(rows + i * kChunks * kLanes + c * kLanes);
+    }
+    for (int c = 0; c < kChunks; ++c) Store(out + c * kLanes, acc[c]);
+  }
+};
+
+template <>
+struct Row<0> {
+  COLONY_INLINE static float Dot(const float* a, const float* b, std::int64_t d) {
+    float t = 0.0f;
+    for (std::int64_t i = 0; i < d; ++i) t += a[i] * b[i];
+    return t;
+  }
+  COLONY_INLINE static V16 Dot16(const float* a, const float* rows, std::int64_t stride, std::int64_t d) {
+    V16 out;
+    for (int j = 0; j < kLanes; ++j) out[j] = Dot(a, rows + j * stride, d);
+    return out;
+  }
+  COLONY_INLINE static void WeightedSum(const float* weight, const float* rows, std::int64_t count,
+                          float first_weight, const float* first, std::int64_t d, float* out) {
+    for (std::int64_t j = 0; j < d; ++j) out[j] = first_weight * first[j];
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (weight[i] == 0.0f) continue;
+      for (std::int64_t j = 0; j < d; ++j) out[j] += weight[i] * rows[i * d + j];
+    }
+  }
+  COLONY_INLINE static void Combine(const float* x, const float* rows, std::int64_t count, std::int64_t d,
+                      float* out) {
+    std::fill(out, out + d, 0.0f);
+    for (std::int64_t i = 0; i < count; ++i) {
+      for (std::int64_t j = 0; j < d; ++j) out[j] += x[i] * rows[i * d + j];
+    }
+  }
+};
+
+// score[s] += sum_i x[i] table[i][s], s < count, table rows `stride` floats apart: blocks of 64
+// and 16 slots summed in registers, then single slots.
+COLONY_INLINE void AddRowCombination(const float* x, std::int64_t n, const float* table, std::int64_t stride,
+                       std::int64_t count, float* score) {
+  std::int64_t s = 0;
+  for (; s + 4 * kLanes <= count; s += 4 * kLanes) {
+    V16 acc[4] = {};
+    for (std::int64_t i = 0; i < n; ++i) {
+      const V16 xi = Splat(x[i]);
+      for (int c = 0; c < 4; ++c) acc[c] += xi * Load(table + i * stride + s + c * kLanes);
+    }
+    for (int c = 0; c < 4; ++c) Store(score + s + c * kLanes, Load(score + s + c * kLanes) + acc[c]);
+  }
+  for (; s + kLanes <= count; s += kLanes) {
+    V16 acc = {};
+    for (std::int64_t i = 0; i < n; ++i) acc += Splat(x[i]) * Load(table + i * stride + s);
+    Store(score + s, Load(score + s) + acc);
+  }
+  for (; s < count; ++s) {
+    float t = 0.0f;
+    for (std::int64_t i = 0; i < n; ++i) t += x[i] * table[i * stride + s];
+    score[s] += t;
+  }
+}
+
+// One env's attention (AttentionArgs), rows of width d = 16 kChunks (or any d for 0).
+template <int kChunks>
+COLONY_INLINE void AttendOneEnv(const AttentionArgs& a, std::int64_t e) {
+  using R = Row<kChunks>;
+  const std::int64_t width = a.width, memory = a.memory, d = a.heads * width;
+  const std::int64_t run = memory - a.next;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(width));
+  float* qu = a.scratch;
+  float* qv = qu + width;
+  float* query_keys = qv + width;       // W_k^T (q + u) for one head, [d]
+  float* mixed = query_keys + d;        // sum_j a_j n_j for one head, [d]
+  float* score = mixed + d;             // [memory]
+  float* allowed = score + memory;      // [memory], ring-slot order
+  const float* q = a.q + e * a.q_stride;
+  const float* own = a.normed + e * d;
+  float* rows = a.cache + e * memory * d;
+  const std::uint8_t* ok = a.memory_ok + e * memory;
+  for (std::int64_t i = 0; i < memory; ++i) {
+    const std::int64_t slot = a.next + i < memory ? a.next + i : a.next + i - memory;
+    allowed[slot] = ok[i] ? 1.0f : 0.0f;
+  }
+  for (std::int64_t h = 0; h < a.heads; ++h) {
+    for (std::int64_t i = 0; i < width; ++i) {
+      qu[i] = q[h * width + i] + a.content_bias[h * width + i];
+      qv[i] = q[h * width + i] + a.position_bias[h * width + i];
+    }
+    R::Combine(qu, a.key_weight + h * width * d, width, d, query_keys);
+    // Content: (W_k^T (q + u)) . n_s; position: (q + v) . W_R R_distance(s).
+    std::int64_t s = 0;
+    for (; s + kLanes <= memory; s += kLanes) {
+      Store(score + s, R::Dot16(query_keys, rows + s * d, d, d));
+    }
+    for (; s < memory; ++s) score[s] = R::Dot(query_keys, rows + s * d, d);
+    AddRowCombination(qv, width, a.position + h * width * 2 * memory + run, 2 * memory, memory,
+                      score);
+    float own_score = R::Dot(query_keys, own, d);
+    for (std::int64_t i = 0; i < width; ++i) own_score += qv[i] * a.position_own[h * width + i];
+    // Masked slots get weight exactly 0, as softmax over -inf gives the reference. The maximum
+    // and the total run in sixteen lanes (a scalar chain of M dependent adds would cost more
+    // than the exps).
+    V16 top_lanes = Splat(own_score);
+    std::int64_t t = 0;
+    for (; t + kLanes <= memory; t += kLanes) {
+      const V16 candidate = Load(allowed + t) != 0.0f ? Load(score + t) : top_lanes;
+      top_lanes = top_lanes > candidate ? top_lanes : candidate;
+    }
+    float top = own_score;
+    for (int i = 0; i < kLanes; ++i) top = std::max(top, top_lanes[i]);
+    for (; t < memory; ++t) {
+      if (allowed[t] != 0.0f) top = std::max(top, score[t]);
+    }
+    float* weight = score;  // in place
+    for (t = 0; t < memory; ++t) weight[t] = ExpApprox((score[t] - top) * scale) * allowed[t];
+    const float own_weight = ExpApprox((own_score - top) * scale);
+    V16 total_lanes = {};
+    for (t = 0; t + kLanes <= memory; t += kLanes) total_lanes += Load(weight + t);
+    float total = own_weight + Total(total_lanes);
+    for (; t < memory; ++t) total += weight[t];
+    const float inv = 1.0f / total;
+    for (t = 0; t < memory; ++t) weight[t] *= inv;
+    R::WeightedSum(weight, rows, memory, own_weight * inv, own, d, mixed);
+    // Output: W_v (sum_j a_j n_j), the head's `width` rows of W_v against `mixed`.
+    const float* value_rows = a.value_weight + h * width * d;
+    float* out = a.out + e * d + h * width;
+    std::int64_t i = 0;
+    for (; i + kLanes <= width; i += kLanes) {
+      Store(out + i, R::Dot16(mixed, value_rows + i * d, d, d));
+    }
+    for (; i < width; ++i) out[i] = R::Dot(mixed, value_rows + i * d, d);
+  }
+  std::copy(own, own + d, rows + a.next * d);
 }
 
 }  // namespace
 
+std::int64_t AttentionScratch(std::int64_t heads, std::int64_t width, std::int64_t memory) {
+  return 2 * width + 2 * heads * width + 2 * memory;
+}
+
 COLONY_VECTOR_CLONES
 void Attention(const AttentionArgs& a) {
-  // Everything runs in ring-slot order: slot s holds window row (s - begin) mod keys, whose
-  // position term is column s + run of the doubled position table; the softmax does not care
-  // about order. Slot begin - 1 (mod keys) is the step's own row.
-  const std::int64_t keys = a.keys, width = a.width, memory = keys - 1;
-  const std::int64_t run = keys - a.begin, newest = (a.begin + memory) % keys;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(width));
-  float* qu = a.scratch;
-  float* qv = qu + width;
-  float* score = qv + width;
-  float* weight = score + keys;
-  float* allowed = weight + keys;
+  const std::int64_t d = a.heads * a.width;
+  const std::int64_t block = a.memory * d;
   for (std::int64_t e = 0; e < a.rows; ++e) {
-    StoreKeysValues(1, a.heads, width, keys, newest, a.q + e * a.q_stride + a.heads * width,
-                    a.q_stride, a.k + e * a.heads * width * keys, a.v + e * a.heads * keys * width);
     if (e + 1 < a.rows) {
-      // The next env's keys and values (2 x heads x keys x width floats, two contiguous blocks)
-      // come from L3 or memory; asking for them now hides most of the wait.
-      const std::int64_t block = a.heads * keys * width;
-      for (std::int64_t f = 0; f < block; f += 16) {
-        __builtin_prefetch(a.k + (e + 1) * block + f);
-        __builtin_prefetch(a.v + (e + 1) * block + f);
-      }
+      // The next env's cached rows (one contiguous block) come from L3 or memory; asking for
+      // them now hides most of the wait.
+      for (std::int64_t f = 0; f < block; f += kLanes) __builtin_prefetch(a.cache + (e + 1) * block + f);
     }
-    const std::uint8_t* ok = a.memory_ok + e * memory;
-    for (std::int64_t c = 0; c < std::min(run, memory); ++c) {
-      allowed[a.begin + c] = ok[c] ? 1.0f : 0.0f;
-    }
-    for (std::int64_t c = run; c < memory; ++c) allowed[c - run] = ok[c] ? 1.0f : 0.0f;
-    allowed[newest] = 1.0f;
-    for (std::int64_t h = 0; h < a.heads; ++h) {
-      const float* q = a.q + e * a.q_stride + h * width;
-      for (std::int64_t i = 0; i < width; ++i) {
-        qu[i] = q[i] + a.content_bias[h * width + i];
-        qv[i] = q[i] + a.position_bias[h * width + i];
-      }
-      // Content (q + u) . k_j and position (q + v) . W_R R_{distance(j)}.
-      const float* k = a.k + (e * a.heads + h) * width * keys;
-      const float* pos = a.position + h * width * 2 * keys + run;
-      std::int64_t c = 0;
-      for (; c + 16 <= keys; c += 16) {
-        ScoreBlock<16>(k + c, keys, pos + c, 2 * keys, qu, qv, width, score + c);
-      }
-      for (; c + 4 <= keys; c += 4) {
-        ScoreBlock<4>(k + c, keys, pos + c, 2 * keys, qu, qv, width, score + c);
-      }
-      for (; c < keys; ++c) ScoreBlock<1>(k + c, keys, pos + c, 2 * keys, qu, qv, width, score + c);
-      float top = score[newest];
-      for (std::int64_t s = 0; s < keys; ++s) {
-        if (allowed[s] != 0.0f) top = std::max(top, score[s]);
-      }
-      // Masked slots get weight exactly 0, as softmax over -inf gives the reference.
-      for (std::int64_t s = 0; s < keys; ++s) {
-        weight[s] = ExpApprox((score[s] - top) * scale) * allowed[s];
-      }
-      float total = 0.0f;
-      for (std::int64_t s = 0; s < keys; ++s) total += weight[s];
-      const float inv = 1.0f / total;
-      for (std::int64_t s = 0; s < keys; ++s) weight[s] *= inv;
-      float* out = a.out + e * a.heads * width + h * width;
-      const float* v = a.v + (e * a.heads + h) * keys * width;
-      switch (width) {
-        case 8: WeightedSum<8>(weight, keys, v, out); break;
-        case 16: WeightedSum<16>(weight, keys, v, out); break;
-        case 32: WeightedSum<32>(weight, keys, v, out); break;
-        default: WeightedSumAnyWidth(weight, keys, v, width, out);
-      }
+    switch (d) {
+      case 16: AttendOneEnv<1>(a, e); break;
+      case 32: AttendOneEnv<2>(a, e); break;
+      case 64: AttendOneEnv<4>(a, e); break;
+      case 128: AttendOneEnv<8>(a, e); break;
+      default: AttendOneEnv<0>(a, e);
     }
   }
 }

@@ -39,35 +39,37 @@ void GateMiddle(std::int64_t rows, std::int64_t d, float* pre, const float* x, c
 void GateEnd(std::int64_t rows, std::int64_t d, const float* candidate, const float* pre,
              const float* x, float* out);
 
-// One query row per env attends over a window of `keys` = M + 1 key rows: the M memory slots,
-// oldest first, then the step's own row. The caches are rings of `keys` slots per env and head,
-//   k [rows, heads, width, keys] (scores are axpys over slots), v [rows, heads, keys, width]
-// (the output is an axpy over rows of v), with the window's oldest row at slot `begin` and
-// the step's own row at slot begin - 1 (mod keys): the window is at most two runs of slots.
-// position [heads, width, 2 * keys]: W_R R for the distance of each window row (M down to 0),
-// twice over (so that the rows of any rotation of the window are one contiguous run).
-// q [rows, q_stride] starts at the query, and the step's own key and value follow it at q + d
-// and q + 2d; Attention stores them, env by env, just before that env reads its window (the
-// cache lines are then still hot). memory_ok [rows, keys - 1] says which memory slots this env
-// may see (the step's own row always may). out [rows, heads * width].
+// One query row per env attends over its M memory rows and its own row, with the keys and
+// values never formed: a key is W_k n and a value W_v n of a layer-normed row n, so per head
+//   content score (q + u) . W_k n_j = (W_k^T (q + u)) . n_j,
+//   output        sum_j a_j W_v n_j  = W_v (sum_j a_j n_j),
+// and the cache holds only the normed rows n_j (d floats a slot instead of 2d for keys and
+// values: at E = 256 and M = 64 the cache is half as large and stays in L3).
+//   cache [rows, memory, d]: a ring of `memory` slots per env; the oldest row is at slot `next`
+//     and a row of distance k (1..M) at slot next - k (mod memory). Attention writes this step's
+//     row (normed) into slot `next` after reading, so the caller then advances next by one.
+//   position [heads, width, 2 * memory]: W_R R for window row c (0 = oldest, distance M - c),
+//     twice over, so that the slots' terms are one contiguous run from column memory - next;
+//     position_own [heads, width]: distance 0.
+//   q [rows, q_stride] the queries; key_weight, value_weight [d, d] as nn::Linear stores them
+//     (out x in); memory_ok [rows, memory] which memory rows (oldest first) an env may see (its
+//     own row always may); out [rows, d].
 struct AttentionArgs {
-  std::int64_t rows, heads, width, keys, begin, q_stride;
+  std::int64_t rows, heads, width, memory, next, q_stride;
   const float* q;
-  float* k;
-  float* v;
+  const float* normed;  // [rows, d], d = heads * width
+  float* cache;
+  const float* key_weight;
+  const float* value_weight;
   const float* position;
+  const float* position_own;
   const float* content_bias;   // u [heads, width]
   const float* position_bias;  // v [heads, width]
   const std::uint8_t* memory_ok;
   float* out;
-  float* scratch;  // 3 * keys + 2 * width floats
+  float* scratch;  // AttentionScratch(...) floats
 };
+std::int64_t AttentionScratch(std::int64_t heads, std::int64_t width, std::int64_t memory);
 void Attention(const AttentionArgs& a);
-
-// Writes one row of keys and values ([rows, 2 * heads * width] at kv, row stride kv_stride) into
-// the caches at ring slot `column` of `stride` slots (layout as in AttentionArgs).
-void StoreKeysValues(std::int64_t rows, std::int64_t heads, std::int64_t width, std::int64_t stride,
-                     std::int64_t column, const float* kv, std::int64_t kv_stride, float* k,
-                     float* v);
 
 }  // namespace colony::step_kernel
