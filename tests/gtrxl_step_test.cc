@@ -30,11 +30,14 @@ ModelConfig Config(std::int64_t memory, std::int64_t d_model = 16) {
   return c;
 }
 
-// The reference step: Forward with T = 1 and no gradient, keeping its own key/value cache.
+// The reference step: Forward with T = 1 and no gradient, keeping its own key/value cache, with
+// attention op by op (not attention_kernel.h's loops, which model_test holds to it).
 StepOutput ReferenceStep(Policy& policy, const torch::Tensor& obs, const torch::Tensor& first,
                          Memory& memory) {
   torch::NoGradGuard no_grad;
+  SetFusedCpuAttention(false);
   UnrollOutput u = policy.Unroll(obs.unsqueeze(0), first.unsqueeze(0), memory);
+  SetFusedCpuAttention(true);
   memory = std::move(u.final_memory);
   return {u.logits.squeeze(0), u.values.squeeze(0)};
 }

@@ -126,6 +126,65 @@ TEST(Gtrxl, DefaultConfigStepAndUnrollAgree) {
   ExpectAgreement(*policy, /*warmup=*/20, Firsts(40, {{}, {25}, {3, 38}}));
 }
 
+// Unrolls on float32 CPU tensors run attention through attention_kernel.h's loops; the op-by-op
+// path (other devices; float64, which the finite-difference test below checks) is what they are
+// held to: outputs, final memory and every parameter's gradient, with resets inside the unroll
+// and partly filled memory, at head widths 16 and 32 and the default shape.
+TEST(Gtrxl, FusedCpuAttentionMatchesTheOpByOpPath) {
+  struct Shape {
+    std::int64_t d_model, heads, memory;
+  };
+  for (const Shape& shape : {Shape{32, 2, 6}, Shape{64, 2, 9}, Shape{64, 4, 64}}) {
+    SCOPED_TRACE("d_model " + std::to_string(shape.d_model) + ", heads " +
+                 std::to_string(shape.heads) + ", memory " + std::to_string(shape.memory));
+    ModelConfig c = Small(shape.memory);
+    c.d_model = shape.d_model;
+    c.heads = shape.heads;
+    c.d_ff = 2 * shape.d_model;
+    auto policy = MakePolicy(c);
+    torch::manual_seed(3);
+    {
+      torch::NoGradGuard no_grad;  // gates away from the identity
+      policy->flat_parameters().add_(torch::randn({policy->parameter_count()}) * 0.05);
+    }
+    const std::int64_t t = 12, b = 4;
+    const torch::Tensor obs = torch::randn({t, b, c.obs_dim});
+    const torch::Tensor first = Firsts(t, {{}, {4}, {0, 7}, {11}});
+    Memory initial = policy->InitialMemory(b);
+    for (int i = 0; i < 3; ++i) {
+      policy->Step(torch::randn({b, c.obs_dim}), torch::full({b}, i == 0, torch::kBool), initial);
+    }
+    const torch::Tensor wl = torch::randn({t, b, c.num_actions}), wv = torch::randn({t, b});
+    auto run = [&](bool fused, torch::Tensor* grad) {
+      SetFusedCpuAttention(fused);
+      policy->ZeroGradients();
+      UnrollOutput u = policy->Unroll(obs, first, initial);
+      ((u.logits * wl).sum() + (u.values * wv).sum()).backward();
+      *grad = policy->flat_gradients().clone();
+      return u;
+    };
+    torch::Tensor ref_grad, fused_grad;
+    const std::int64_t runs = FusedCpuAttentionRuns();
+    const UnrollOutput ref = run(false, &ref_grad);
+    EXPECT_EQ(FusedCpuAttentionRuns(), runs);
+    const UnrollOutput fused = run(true, &fused_grad);
+    EXPECT_EQ(FusedCpuAttentionRuns(), runs + c.layers) << "the loops ran, once per layer";
+    EXPECT_LE(MaxAbsDiff(fused.logits, ref.logits), 1e-5);
+    EXPECT_LE(MaxAbsDiff(fused.values, ref.values), 1e-5);
+    EXPECT_LE(MaxAbsDiff(fused.final_memory.hidden, ref.final_memory.hidden), 1e-5);
+    EXPECT_TRUE(torch::equal(fused.final_memory.valid, ref.final_memory.valid));
+    const double scale = std::max(1.0, ref_grad.abs().max().item<double>());
+    EXPECT_LE(MaxAbsDiff(fused_grad, ref_grad), 1e-5 * scale);
+    EXPECT_GT(ref_grad.abs().sum().item<double>(), 0.0);
+  }
+  SetFusedCpuAttention(true);
+  // Head width 4: the op-by-op path.
+  auto small = MakePolicy(Small());
+  const std::int64_t runs = FusedCpuAttentionRuns();
+  small->Unroll(torch::randn({3, 2, 5}), Firsts(3, {{}, {1}}), small->InitialMemory(2));
+  EXPECT_EQ(FusedCpuAttentionRuns(), runs);
+}
+
 TEST(Mlp, StepAndUnrollAgree) {
   ModelConfig c = Small();
   c.kind = "mlp";

@@ -15,11 +15,13 @@
 // sits, which is what lets a sliding memory and a long unroll give the same numbers.
 #include "common/model/gtrxl.h"
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "common/model/attention_kernel.h"
 #include "common/model/gtrxl_step.h"
 
 namespace colony {
@@ -34,6 +36,55 @@ torch::Tensor RelativeEncoding(std::int64_t max_distance, std::int64_t width) {
   torch::Tensor angle = torch::arange(0, max_distance + 1, torch::kFloat64).unsqueeze(1) * inv_freq;
   return torch::cat({angle.sin(), angle.cos()}, 1).narrow(1, 0, width).to(torch::kFloat32);
 }
+
+std::atomic<bool> fused_cpu_attention{true};
+std::atomic<std::int64_t> fused_cpu_attention_runs{0};
+
+// attention_kernel.h as an autograd function: the learner's unroll on float32 CPU tensors.
+class WindowAttention : public torch::autograd::Function<WindowAttention> {
+ public:
+  // q_content, q_position [T, B, d]; key_value [K, B, 2d]; position [H, M+1, w]; allowed
+  // [B, T, K] uint8. Returns [T, B, d].
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& q_content, const torch::Tensor& q_position,
+                               const torch::Tensor& key_value, const torch::Tensor& position,
+                               const torch::Tensor& allowed) {
+    const attention_kernel::Shape shape = ShapeOf(q_content, position);
+    torch::Tensor out = torch::empty_like(q_content);
+    torch::Tensor probs =
+        torch::empty({shape.batch, shape.heads, shape.steps, shape.memory + 1});
+    fused_cpu_attention_runs.fetch_add(1, std::memory_order_relaxed);
+    attention_kernel::Forward({shape, q_content.data_ptr<float>(), q_position.data_ptr<float>(),
+                               key_value.data_ptr<float>(), position.data_ptr<float>(),
+                               allowed.data_ptr<std::uint8_t>(), out.data_ptr<float>(),
+                               probs.data_ptr<float>()});
+    ctx->save_for_backward({q_content, q_position, key_value, position, probs});
+    return out;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const torch::Tensor &q_content = saved[0], &q_position = saved[1], &key_value = saved[2];
+    const torch::Tensor &position = saved[3], &probs = saved[4];
+    const torch::Tensor d_out = grads[0].contiguous();
+    torch::Tensor d_q_content = torch::empty_like(q_content);
+    torch::Tensor d_q_position = torch::empty_like(q_position);
+    torch::Tensor d_key_value = torch::zeros_like(key_value);
+    torch::Tensor d_position = torch::zeros_like(position);
+    attention_kernel::Backward(
+        {ShapeOf(q_content, position), q_content.data_ptr<float>(), q_position.data_ptr<float>(),
+         key_value.data_ptr<float>(), position.data_ptr<float>(), probs.data_ptr<float>(),
+         d_out.data_ptr<float>(), d_q_content.data_ptr<float>(), d_q_position.data_ptr<float>(),
+         d_key_value.data_ptr<float>(), d_position.data_ptr<float>()});
+    return {d_q_content, d_q_position, d_key_value, d_position, torch::Tensor()};
+  }
+
+ private:
+  static attention_kernel::Shape ShapeOf(const torch::Tensor& q, const torch::Tensor& position) {
+    return {q.size(0), q.size(1), position.size(0), position.size(2), position.size(1) - 1};
+  }
+};
 
 torch::nn::Linear Dense(std::int64_t in, std::int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
@@ -81,20 +132,35 @@ class BlockImpl : public torch::nn::Module {
     auto split = [&](const torch::Tensor& y, std::int64_t len) {  // -> [B, H, len, w]
       return y.reshape({len, b, h, w}).permute({1, 2, 0, 3});
     };
-    torch::Tensor q = split(query_(segment), t);
-    std::vector<torch::Tensor> kv = kv_all->chunk(2, -1);
-    torch::Tensor keys = split(kv[0], k), values = split(kv[1], k);
-    torch::Tensor r = position_(rel).reshape({m + 1, h, w}).permute({1, 2, 0});  // [H, w, M+1]
-
-    torch::Tensor content = torch::matmul(q + content_bias_.view({1, h, 1, w}),
-                                          keys.transpose(-1, -2));           // [B, H, T, K]
-    torch::Tensor by_distance = torch::matmul(q + position_bias_.view({1, h, 1, w}), r);  // [B, H, T, M+1]
-    torch::Tensor position = by_distance.gather(-1, distance.expand({b, h, t, k}));
-    torch::Tensor scores = (content + position) * (1.0 / std::sqrt(static_cast<double>(w)));
-    scores = scores.masked_fill(allowed.logical_not().unsqueeze(1),
-                                -std::numeric_limits<double>::infinity());
-    torch::Tensor attended = torch::matmul(torch::softmax(scores, -1), values);  // [B, H, T, w]
-    attended = attended.permute({2, 0, 1, 3}).reshape({t, b, h * w});
+    // Queries with each bias, scaled by 1/sqrt(w) here rather than the [B, H, T, K] scores.
+    const torch::Tensor q = query_(segment).view({t, b, h, w});
+    const double scale = 1.0 / std::sqrt(static_cast<double>(w));
+    const torch::Tensor q_content = (q + content_bias_.view({1, 1, h, w})) * scale;
+    const torch::Tensor q_position = (q + position_bias_.view({1, 1, h, w})) * scale;
+    const torch::Tensor r = position_(rel).view({m + 1, h, w});  // W_R R by distance
+    torch::Tensor attended;  // [T, B, d]
+    if (fused_cpu_attention.load(std::memory_order_relaxed) && x.device().is_cpu() &&
+        x.scalar_type() == torch::kFloat32 && attention_kernel::Supports(w)) {
+      attended = WindowAttention::apply(
+          q_content.view({t, b, h * w}), q_position.view({t, b, h * w}), kv_all->contiguous(),
+          r.permute({1, 0, 2}).contiguous(), allowed.to(torch::kUInt8).contiguous());
+    } else {
+      std::vector<torch::Tensor> kv = kv_all->chunk(2, -1);
+      torch::Tensor keys = split(kv[0], k), values = split(kv[1], k);
+      torch::Tensor content = torch::matmul(q_content.permute({1, 2, 0, 3}),
+                                            keys.transpose(-1, -2));  // [B, H, T, K]
+      // The position terms of every query of a head in one product: [H, T*B, w] [H, w, M+1].
+      torch::Tensor by_distance =
+          torch::bmm(q_position.view({t * b, h, w}).permute({1, 0, 2}), r.permute({1, 2, 0}))
+              .view({h, t, b, m + 1})
+              .permute({2, 0, 1, 3});  // [B, H, T, M+1]
+      torch::Tensor position = by_distance.gather(-1, distance.expand({b, h, t, k}));
+      torch::Tensor scores = (content + position)
+                                 .masked_fill_(allowed.logical_not().unsqueeze(1),
+                                               -std::numeric_limits<double>::infinity());
+      attended = torch::matmul(torch::softmax(scores, -1), values);  // [B, H, T, w]
+      attended = attended.permute({2, 0, 1, 3}).reshape({t, b, h * w});
+    }
 
     torch::Tensor y = attn_gate_(x, torch::relu(attn_out_(attended)));
     return ff_gate_(y, torch::relu(ff_out_(torch::relu(ff_in_(ff_norm_(y))))));
@@ -237,6 +303,9 @@ torch::Tensor GruGateImpl::forward(const torch::Tensor& x, const torch::Tensor& 
 torch::Tensor GruGateImpl::UpdateGate(const torch::Tensor& x, const torch::Tensor& y) {
   return torch::sigmoid(from_y_(y).chunk(3, -1)[1] + from_x_(x).chunk(2, -1)[1] - bias_);
 }
+
+void SetFusedCpuAttention(bool on) { fused_cpu_attention.store(on); }
+std::int64_t FusedCpuAttentionRuns() { return fused_cpu_attention_runs.load(); }
 
 std::shared_ptr<Policy> MakeGtrxlPolicy(const ModelConfig& config) {
   return std::make_shared<GtrxlPolicy>(config);

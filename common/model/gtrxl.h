@@ -40,6 +40,12 @@ TORCH_MODULE(GruGate);
 
 std::shared_ptr<Policy> MakeGtrxlPolicy(const ModelConfig& config);
 
+// Whether unrolls on float32 CPU tensors run attention through attention_kernel.h's loops (the
+// default) or op by op, as on other devices; and how many layer forwards took the loops so far.
+// For tests that hold the two to each other.
+void SetFusedCpuAttention(bool on);
+std::int64_t FusedCpuAttentionRuns();
+
 // Parameters of a GTrXL with this config, by formula (tests compare it with the real count):
 // per layer 17 d^2 + 2 d d_ff + d_ff + 10 d, plus embedding, final norm and the two heads.
 std::int64_t GtrxlParameterCount(const ModelConfig& config);
