@@ -3,7 +3,8 @@
 //
 // One code path defines both modes: Step is this Forward with T = 1 (reusing the memory rows'
 // keys and values from the previous step, which changes results only by rounding; on float32 CPU
-// weights Step runs gtrxl_step.h's equivalent fast path instead, held to this one by tests), so
+// weights Step runs gtrxl_step.h's equivalent fast path instead, and the attention of an unroll
+// runs attention_kernel.h's loops, both held to this op-by-op path by tests), so
 // step/unroll agreement rests on the attention mask, which encodes three rules for query step t and key position j
 // (j < M: memory slot j; j >= M: segment step j - M):
 //   * window:  0 <= distance <= M, where distance = (M + t) - j. Step mode sees exactly the last

@@ -117,8 +117,8 @@ namespace {
 
 // score[s] += sum_i x[i] table[i][s], s < count, table rows `stride` floats apart: blocks of 64
 // and 16 slots summed in registers, then single slots.
-COLONY_INLINE void AddRowCombination(const float* x, std::int64_t n, const float* table, std::int64_t stride,
-                       std::int64_t count, float* score) {
+COLONY_INLINE void AddRowCombination(const float* x, std::int64_t n, const float* table,
+                                     std::int64_t stride, std::int64_t count, float* score) {
   std::int64_t s = 0;
   for (; s + 4 * kLanes <= count; s += 4 * kLanes) {
     V16 acc[4] = {};
@@ -126,7 +126,9 @@ COLONY_INLINE void AddRowCombination(const float* x, std::int64_t n, const float
       const V16 xi = Splat(x[i]);
       for (int c = 0; c < 4; ++c) acc[c] += xi * Load(table + i * stride + s + c * kLanes);
     }
-    for (int c = 0; c < 4; ++c) Store(score + s + c * kLanes, Load(score + s + c * kLanes) + acc[c]);
+    for (int c = 0; c < 4; ++c) {
+      Store(score + s + c * kLanes, Load(score + s + c * kLanes) + acc[c]);
+    }
   }
   for (; s + kLanes <= count; s += kLanes) {
     V16 acc = {};
@@ -227,7 +229,9 @@ void Attention(const AttentionArgs& a) {
     if (e + 1 < a.rows) {
       // The next env's cached rows (one contiguous block) come from L3 or memory; asking for
       // them now hides most of the wait.
-      for (std::int64_t f = 0; f < block; f += kLanes) __builtin_prefetch(a.cache + (e + 1) * block + f);
+      for (std::int64_t f = 0; f < block; f += kLanes) {
+        __builtin_prefetch(a.cache + (e + 1) * block + f);
+      }
     }
     switch (d) {
       case 16: AttendOneEnv<1>(a, e); break;
