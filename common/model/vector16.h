@@ -23,8 +23,8 @@
 #define COLONY_INLINE inline __attribute__((always_inline))
 
 // Every function taking or returning V16 is inlined into its caller, so the ABI GCC warns about
-// (how a 64-byte vector is passed without AVX-512) never applies.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// (how a 64-byte vector is passed without AVX-512) never applies; the files including this one
+// are built with -Wno-psabi (common/model/CMakeLists.txt).
 
 namespace colony::vector16 {
 
