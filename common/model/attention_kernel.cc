@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "common/model/vector16.h"
@@ -156,78 +157,59 @@ COLONY_INLINE void BackwardQuery(const BackwardArgs& a, const Query& q, Block& b
   d_q_position.StoreTo(a.d_q_position + q.row);
 }
 
-template <int kChunks>
-COLONY_INLINE void ForwardAll(const ForwardArgs& a) {
+// Every query of the segment, one (b, head) at a time: its keys and values copied into one
+// Block, then its T queries; backward copies the block's key and value gradients back after.
+template <int kChunks, typename Args>
+COLONY_INLINE void RunAll(const Args& a) {
+  constexpr bool kBackward = std::is_same_v<Args, BackwardArgs>;
   const Shape& s = a.shape;
   const std::int64_t d = s.heads * s.width;
   std::vector<float> scratch(static_cast<std::size_t>(s.memory + 1));
-  Block block(s, /*gradients=*/false);
-  for (std::int64_t b = 0; b < s.batch; ++b) {
-    for (std::int64_t h = 0; h < s.heads; ++h) {
-      block.Load(a.key_value, b * 2 * d + h * s.width, d);
-      const float* position_top = a.position + (h * (s.memory + 1) + s.memory) * s.width;
-      for (std::int64_t t = 0; t < s.steps; ++t) {
-        ForwardQuery<kChunks>(a, Locate(s, a.allowed, b, h, t), block, position_top,
-                              scratch.data());
-      }
-    }
-  }
-}
-
-template <int kChunks>
-COLONY_INLINE void BackwardAll(const BackwardArgs& a) {
-  const Shape& s = a.shape;
-  const std::int64_t d = s.heads * s.width;
-  std::vector<float> scratch(static_cast<std::size_t>(s.memory + 1));
-  Block block(s, /*gradients=*/true);
+  Block block(s, /*gradients=*/kBackward);
   for (std::int64_t b = 0; b < s.batch; ++b) {
     for (std::int64_t h = 0; h < s.heads; ++h) {
       const std::int64_t first = b * 2 * d + h * s.width;
       block.Load(a.key_value, first, d);
       const std::int64_t position_top = (h * (s.memory + 1) + s.memory) * s.width;
       for (std::int64_t t = 0; t < s.steps; ++t) {
-        BackwardQuery<kChunks>(a, Locate(s, nullptr, b, h, t), block, position_top, scratch.data());
+        if constexpr (kBackward) {
+          BackwardQuery<kChunks>(a, Locate(s, nullptr, b, h, t), block, position_top,
+                                 scratch.data());
+        } else {
+          ForwardQuery<kChunks>(a, Locate(s, a.allowed, b, h, t), block,
+                                a.position + position_top, scratch.data());
+        }
       }
-      block.StoreGradients(a.d_key_value, first, d);
+      if constexpr (kBackward) block.StoreGradients(a.d_key_value, first, d);
     }
   }
 }
 
-}  // namespace
-
-bool Supports(std::int64_t width) { return width == 16 || width == 32 || width == 64; }
-COLONY_VECTOR_CLONES
-void Forward(const ForwardArgs& a) {
+template <typename Args>
+COLONY_INLINE void Run(const Args& a) {
   switch (a.shape.width) {
     case 16:
-      ForwardAll<1>(a);
+      RunAll<1>(a);
       break;
     case 32:
-      ForwardAll<2>(a);
+      RunAll<2>(a);
       break;
     case 64:
-      ForwardAll<4>(a);
+      RunAll<4>(a);
       break;
     default:
       break;  // refused by Supports
   }
 }
 
+}  // namespace
+
+bool Supports(std::int64_t width) { return width == 16 || width == 32 || width == 64; }
+
 COLONY_VECTOR_CLONES
-void Backward(const BackwardArgs& a) {
-  switch (a.shape.width) {
-    case 16:
-      BackwardAll<1>(a);
-      break;
-    case 32:
-      BackwardAll<2>(a);
-      break;
-    case 64:
-      BackwardAll<4>(a);
-      break;
-    default:
-      break;
-  }
-}
+void Forward(const ForwardArgs& a) { Run(a); }
+
+COLONY_VECTOR_CLONES
+void Backward(const BackwardArgs& a) { Run(a); }
 
 }  // namespace colony::attention_kernel

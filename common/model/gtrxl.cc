@@ -112,7 +112,7 @@ class BlockImpl : public torch::nn::Module {
     ff_gate_ = register_module("ff_gate", GruGate(d));
   }
 
-  // x [T, B, d] the segment, mem [M, B, d], allowed [B, T, M+T], distance [T, M+T] in [0, M],
+  // x [T, B, d] the segment, mem [M, B, d], allowed [B, T, M+T] (uint8), distance [T, M+T] in [0, M],
   // rel [M+1, d]. Returns the block's output for the segment, [T, B, d], and in *kv_all the keys
   // and values of all M+T rows, [M+T, B, 2d]. `cached` (optional, [M, B, 2d]) holds the keys and
   // values of mem already: LayerNorm and the projections act row by row, so only x is projected.
@@ -130,9 +130,6 @@ class BlockImpl : public torch::nn::Module {
       segment = normed.narrow(0, m, t);
       *kv_all = key_value_(normed);
     }
-    auto split = [&](const torch::Tensor& y, std::int64_t len) {  // -> [B, H, len, w]
-      return y.reshape({len, b, h, w}).permute({1, 2, 0, 3});
-    };
     // Queries with each bias, scaled by 1/sqrt(w) here rather than the [B, H, T, K] scores.
     const torch::Tensor q = query_(segment).view({t, b, h, w});
     const double scale = 1.0 / std::sqrt(static_cast<double>(w));
@@ -144,8 +141,11 @@ class BlockImpl : public torch::nn::Module {
         x.scalar_type() == torch::kFloat32 && attention_kernel::Supports(w)) {
       attended = WindowAttention::apply(
           q_content.view({t, b, h * w}), q_position.view({t, b, h * w}), kv_all->contiguous(),
-          r.permute({1, 0, 2}).contiguous(), allowed.to(torch::kUInt8).contiguous());
+          r.permute({1, 0, 2}).contiguous(), allowed);
     } else {
+      auto split = [&](const torch::Tensor& y, std::int64_t len) {  // -> [B, H, len, w]
+        return y.reshape({len, b, h, w}).permute({1, 2, 0, 3});
+      };
       std::vector<torch::Tensor> kv = kv_all->chunk(2, -1);
       torch::Tensor keys = split(kv[0], k), values = split(kv[1], k);
       torch::Tensor content = torch::matmul(q_content.permute({1, 2, 0, 3}),
@@ -235,7 +235,9 @@ class GtrxlPolicy : public Policy {
     const torch::Tensor in_window = distance.ge(0).logical_and(distance.le(m));  // [T, K]
     const torch::Tensor allowed = in_window.unsqueeze(0)
                                       .logical_and(key_episode.t().unsqueeze(1).eq(episode.t().unsqueeze(2)))
-                                      .logical_and(key_valid.t().unsqueeze(1));  // [B, T, K]
+                                      .logical_and(key_valid.t().unsqueeze(1))
+                                      .to(torch::kUInt8)
+                                      .contiguous();  // [B, T, K], 1 = may attend
     const torch::Tensor clamped = distance.clamp(0, m);
 
     // Step mode (one step, no gradient) reads and leaves a key/value cache (memory.h).
