@@ -93,6 +93,7 @@ int RunTrainCommand(int argc, char** argv) {
     throw FlagError("unexpected argument '" + positional.front() + "' (flags start with --)");
   }
   CheckConfig(config);
+  config = WithModelDefaults(config);  // config.json and checkpoints record the numbers used
   config.resume = ResolveResume(config);
   if (config.serial) {
     RunSerialTraining(config);

@@ -29,8 +29,8 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
                  Collective* collective)
     : policy_(std::move(policy)),
       dist_(policy_->config()),
-      loss_config_(config.loss),
-      epochs_(config.epochs),
+      loss_config_(WithModelDefaults(config).loss),
+      epochs_(WithModelDefaults(config).epochs),
       collective_(collective),
       optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
       return_mean_square_(std::nan("")) {}

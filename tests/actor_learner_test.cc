@@ -143,6 +143,31 @@ TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
   EXPECT_GT(learner.Update(batch, 64).kl, 0.0);
 }
 
+// --epochs left at its default is the model's (WithModelDefaults): four passes for the mlp, the
+// same weights as an explicit --epochs 4, and not those of one pass.
+TEST(Learner, DefaultEpochsAreTheModels) {
+  torch::manual_seed(7);
+  auto policy = PolicyFor("CartPole-v1", "mlp");
+  auto four = PolicyFor("CartPole-v1", "mlp");
+  auto one = PolicyFor("CartPole-v1", "mlp");
+  four->flat_parameters().copy_(policy->flat_parameters());
+  one->flat_parameters().copy_(policy->flat_parameters());
+  Actor actor("CartPole-v1", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.model.kind = "mlp";
+  config.loss.normalize_returns = false;
+  ASSERT_EQ(config.epochs, TrainConfig::kModelDefault);
+  TrainConfig explicit_four = config, explicit_one = config;
+  explicit_four.epochs = 4;
+  explicit_one.epochs = 1;
+  Learner(policy, config, /*collective=*/nullptr).Update(batch, /*frames=*/64);
+  Learner(four, explicit_four, /*collective=*/nullptr).Update(batch, /*frames=*/64);
+  Learner(one, explicit_one, /*collective=*/nullptr).Update(batch, /*frames=*/64);
+  EXPECT_TRUE(torch::allclose(policy->flat_parameters(), four->flat_parameters(), 1e-6, 1e-7));
+  EXPECT_FALSE(torch::allclose(policy->flat_parameters(), one->flat_parameters(), 1e-6, 1e-7));
+}
+
 // --normalize-obs: after its passes an update takes the batch's observation statistics in (the
 // first batch whole), and the optimiser leaves them alone: the passes trained with the old ones.
 TEST(Learner, NormalizeObsTakesTheBatchStatisticsAfterItsPasses) {

@@ -155,6 +155,49 @@ TEST(TrainConfig, BadFilesAreNamedAndNothingIsHalfApplied) {
             std::string::npos);
 }
 
+// Two defaults depend on --model (docs/learning.md, "Defaults per model"): left at -1 they
+// become the model's number; values given are kept; 0 passes or a negative std other than -1
+// are refused with the allowed values.
+TEST(TrainConfig, ModelDefaultsArePickedPerModelAndGivenValuesKept) {
+  struct Want {
+    const char* model;
+    std::int64_t epochs;
+    double entropy_max_std;
+  };
+  for (const Want& want : {Want{"gtrxl", 1, 0.5}, Want{"mlp", 4, 1.0}, Want{"gru", 1, 1.0},
+                           Want{"lstm", 1, 1.0}}) {
+    Bound bound;
+    bound.flags.Parse(std::vector<std::string>{std::string("--model=") + want.model});
+    EXPECT_EQ(bound.config.epochs, TrainConfig::kModelDefault);
+    const TrainConfig config = WithModelDefaults(bound.config);
+    EXPECT_EQ(config.epochs, want.epochs) << want.model;
+    EXPECT_EQ(config.loss.entropy_max_std, want.entropy_max_std) << want.model;
+    EXPECT_NE(config.ToJson().find("\"epochs\": " + std::to_string(want.epochs)),
+              std::string::npos);
+  }
+  Bound given;
+  given.flags.Parse(std::vector<std::string>{"--model=mlp", "--epochs=2", "--entropy-max-std=0"});
+  const TrainConfig config = WithModelDefaults(given.config);
+  EXPECT_EQ(config.epochs, 2);
+  EXPECT_EQ(config.loss.entropy_max_std, 0.0);
+
+  auto validate_error = [](const std::vector<std::string>& args) -> std::string {
+    Bound bound;
+    bound.flags.Parse(args);
+    try {
+      bound.config.Validate();
+    } catch (const FlagError& error) {
+      return error.what();
+    }
+    return "";
+  };
+  EXPECT_NE(validate_error({"--epochs=0"}).find("--epochs: expected 1 to 64, or -1"),
+            std::string::npos);
+  EXPECT_NE(validate_error({"--entropy-max-std=-0.5"}).find("--entropy-max-std: expected"),
+            std::string::npos);
+  EXPECT_EQ(validate_error({"--epochs=-1", "--entropy-max-std=-1"}), "");
+}
+
 TEST(TrainConfig, CommandLineOverridesTheFile) {
   const std::string path =
       WriteConfigFile("precedence", R"({"unroll": 8, "batch": 4, "serial": true})");

@@ -97,8 +97,9 @@ const std::vector<Setting>& Settings() {
           "E: environments per actor"),
       Int("unroll", "unroll", FIELD(unroll), 1, 1 << 16, "T: steps per trajectory"),
       Int("batch", "batch", FIELD(batch), 1, 1 << 20, "B: trajectories per learner step"),
-      Int("epochs", "epochs", FIELD(epochs), 1, 64,
-          "optimiser steps (passes) per batch; from the second, pi != mu and appo's clip acts"),
+      Int("epochs", "epochs", FIELD(epochs), TrainConfig::kModelDefault, 64,
+          "optimiser steps (passes) per batch; from the second, pi != mu and appo's clip acts; "
+          "-1 = the model's: 4 for mlp, 1 for the others"),
       Int("total-frames", "total_frames", FIELD(total_frames), 1, kMaxInt,
           "stop after this many environment steps"),
       Int("seed", "seed", FIELD(seed), 0, kMaxInt,
@@ -161,9 +162,11 @@ const std::vector<Setting>& Settings() {
            0.0, kInf,
            "added to --entropy-cost: this times the batch's advantage std (the bonus scales "
            "with the advantages it competes with)"),
-      Real("entropy-max-std", "entropy_max_std", FIELD(loss.entropy_max_std), 0.0, kInf,
+      Real("entropy-max-std", "entropy_max_std", FIELD(loss.entropy_max_std),
+           TrainConfig::kModelDefault, kInf,
            "Box actions: the entropy bonus rewards each dimension's std only up to this (the "
-           "policy's action bounds are +-1); 0 = no cap"),
+           "policy's action bounds are +-1); 0 = no cap; -1 = the model's: 0.5 for gtrxl, 1 for "
+           "the others"),
       Real("reward-scale", "reward_scale", FIELD(loss.reward_scale), 0.0, kInf,
            "multiplies rewards in the loss"),
       Choice("optimizer", "optimizer", FIELD(optimizer.kind), {"adam", "rmsprop"}, "optimiser"),
@@ -243,7 +246,27 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
   }
 }
 
+TrainConfig WithModelDefaults(TrainConfig config) {
+  if (config.epochs == TrainConfig::kModelDefault) {
+    config.epochs = config.model.kind == "mlp" ? 4 : 1;
+  }
+  if (config.loss.entropy_max_std == TrainConfig::kModelDefault) {
+    config.loss.entropy_max_std = config.model.kind == "gtrxl" ? 0.5 : 1.0;
+  }
+  return config;
+}
+
 void TrainConfig::Validate() const {
+  if (epochs == 0) {
+    throw FlagError("--epochs: expected 1 to 64, or -1 for the model's default, got 0");
+  }
+  if (loss.entropy_max_std < 0 && loss.entropy_max_std != kModelDefault) {
+    std::ostringstream out;
+    out << "--entropy-max-std: expected a std >= 0 (0 = no cap), or -1 for the model's default, "
+           "got "
+        << loss.entropy_max_std;
+    throw FlagError(out.str());
+  }
   if (loss.vtrace.rho_bar < loss.vtrace.c_bar) {
     std::ostringstream out;
     out << "--rho-bar " << loss.vtrace.rho_bar << " < --c-bar " << loss.vtrace.c_bar

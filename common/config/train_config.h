@@ -70,7 +70,8 @@ struct LossConfig {
   double entropy_per_advantage = 0.05;
   // Box actions: the bonus rewards each dimension's std only up to this, in the policy's units
   // (the action bounds are +-1); 0 = no cap. Uncapped, the bonus drove HalfCheetah's stds to
-  // their bound (~7): clipped bang-bang noise, return -600 (docs/learning.md).
+  // their bound (~7): clipped bang-bang noise, return -600 (docs/learning.md). `colony train`
+  // picks it per model (WithModelDefaults); 1 for a LossConfig used on its own.
   double entropy_max_std = 1.0;
   double reward_scale = 1.0;  // rewards are multiplied by this in the loss (not in the metrics)
   VTraceConfig vtrace;
@@ -98,6 +99,10 @@ struct OptimizerConfig {
 };
 
 struct TrainConfig {
+  // The value of a setting whose default depends on --model (epochs, entropy_max_std): flags
+  // and config.json may give it too; WithModelDefaults replaces it with the model's number.
+  static constexpr int kModelDefault = -1;
+
   std::string env = "CartPole-v1";  // registry name with parameters, e.g. RepeatPrevious:k=4
   ModelConfig model;                // obs_dim, num_actions, actions: from the environment
   std::int64_t envs_per_actor = 8;
@@ -105,7 +110,8 @@ struct TrainConfig {
   std::int64_t batch = 8;           // B: trajectories (env columns) per learner step
   // Optimiser steps per batch: each pass unrolls the batch again with the updated weights, so
   // from the second pass on pi != mu and (appo) the clip bounds how far the batch moves pi.
-  std::int64_t epochs = 1;
+  // kModelDefault: WithModelDefaults picks it.
+  std::int64_t epochs = kModelDefault;
   std::int64_t total_frames = 1'000'000;  // environment steps over all actors
   std::int64_t seed = 1;
   std::string run_dir = "runs/colony";
@@ -132,7 +138,7 @@ struct TrainConfig {
   double checkpoint_every_s = 600.0;
   std::int64_t keep_checkpoints = 3;
   std::string resume;
-  LossConfig loss;
+  LossConfig loss{.entropy_max_std = kModelDefault};
   OptimizerConfig optimizer;
 
   // Cross-field checks the flags cannot express (rho_bar >= c_bar, heads divide d_model, ...).
@@ -142,6 +148,14 @@ struct TrainConfig {
   // newline: RUN_DIR/config.json, and the config stored in checkpoints.
   std::string ToJson() const;
 };
+
+// `config` with each kModelDefault replaced by --model's number, as measured on #17's MuJoCo
+// rows (docs/learning.md, "Defaults per model"). epochs: 4 for the mlp, whose update is cheap
+// (4 passes met both MuJoCo bars at ~1.3x the wall time), 1 for the sequence models (the
+// GTrXL's learner is already the bottleneck: 4 passes ran 3x slower on staler data).
+// entropy_max_std: 0.5 for the gtrxl (at 1, two HalfCheetah seeds of three turned over and ran
+// on their back), 1 for the others (the mlp did worse at 0.5). Explicit values are kept.
+TrainConfig WithModelDefaults(TrainConfig config);
 
 // Binds every TrainConfig field to a flag (--env, --model, --unroll, --batch, ...).
 void RegisterTrainFlags(Flags& flags, TrainConfig* config);
