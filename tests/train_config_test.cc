@@ -164,7 +164,7 @@ TEST(TrainConfig, ModelDefaultsArePickedPerModelAndGivenValuesKept) {
     std::int64_t epochs;
     double entropy_max_std;
   };
-  for (const Want& want : {Want{"gtrxl", 1, 0.5}, Want{"mlp", 4, 1.0}, Want{"gru", 1, 1.0},
+  for (const Want& want : {Want{"gtrxl", 1, 0.7}, Want{"mlp", 4, 1.0}, Want{"gru", 1, 1.0},
                            Want{"lstm", 1, 1.0}}) {
     Bound bound;
     bound.flags.Parse(std::vector<std::string>{std::string("--model=") + want.model});

@@ -165,7 +165,7 @@ const std::vector<Setting>& Settings() {
       Real("entropy-max-std", "entropy_max_std", FIELD(loss.entropy_max_std),
            TrainConfig::kModelDefault, kInf,
            "Box actions: the entropy bonus rewards each dimension's std only up to this (the "
-           "policy's action bounds are +-1); 0 = no cap; -1 = the model's: 0.5 for gtrxl, 1 for "
+           "policy's action bounds are +-1); 0 = no cap; -1 = the model's: 0.7 for gtrxl, 1 for "
            "the others"),
       Real("reward-scale", "reward_scale", FIELD(loss.reward_scale), 0.0, kInf,
            "multiplies rewards in the loss"),
@@ -251,7 +251,7 @@ TrainConfig WithModelDefaults(TrainConfig config) {
     config.epochs = config.model.kind == "mlp" ? 4 : 1;
   }
   if (config.loss.entropy_max_std == TrainConfig::kModelDefault) {
-    config.loss.entropy_max_std = config.model.kind == "gtrxl" ? 0.5 : 1.0;
+    config.loss.entropy_max_std = config.model.kind == "gtrxl" ? 0.7 : 1.0;
   }
   return config;
 }
