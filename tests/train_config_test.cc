@@ -71,7 +71,7 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
     at = found + 1;
   }
   EXPECT_NE(json.find("\"report_every\": 5,"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"adam_eps\": 1e-05,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"adam_eps\": 1e-04,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"resume\": \"\","), std::string::npos) << json;
 }
 
