@@ -113,9 +113,10 @@ class BlockImpl : public torch::nn::Module {
   }
 
   // x [T, B, d] the segment, mem [M, B, d], allowed [B, T, M+T] (uint8), distance [T, M+T] in
-  // [0, M], rel [M+1, d]. Returns the block's output for the segment, [T, B, d], and in *kv_all the keys
-  // and values of all M+T rows, [M+T, B, 2d]. `cached` (optional, [M, B, 2d]) holds the keys and
-  // values of mem already: LayerNorm and the projections act row by row, so only x is projected.
+  // [0, M], rel [M+1, d]. Returns the block's output for the segment, [T, B, d], and in *kv_all
+  // the keys and values of all M+T rows, [M+T, B, 2d]. `cached` (optional, [M, B, 2d]) holds
+  // the keys and values of mem already: LayerNorm and the projections act row by row, so only x
+  // is projected.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mem, const torch::Tensor& cached,
                         const torch::Tensor& allowed, const torch::Tensor& distance,
                         const torch::Tensor& rel, torch::Tensor* kv_all) {
