@@ -18,7 +18,9 @@ from sample_factory.train import run_rl
 def make_env(full_env_name, cfg=None, env_config=None, render_mode=None):
     if full_env_name.startswith("popgym-"):
         import popgym  # noqa: F401  (in each of Sample Factory's worker processes too)
-    env = gym.make(full_env_name, render_mode=render_mode)
+    # POPGym's environments take no render_mode argument at all, so pass it only when asked for.
+    kwargs = {"render_mode": render_mode} if render_mode is not None else {}
+    env = gym.make(full_env_name, **kwargs)
     if isinstance(env.observation_space, gym.spaces.Discrete):
         env = gym.wrappers.FlattenObservation(env)
     return env
