@@ -28,6 +28,11 @@ enum Sum : int {
 // learner exactly when min == max.
 enum Extreme : int { kLagExtreme, kChecksumLow, kChecksumHigh, kExtremes };
 
+TrainConfig WithModel(TrainConfig config, const ModelConfig& model) {
+  config.model = model;
+  return config;
+}
+
 }  // namespace
 
 ModelConfig ResolveModelConfig(const TrainConfig& config) {
@@ -44,7 +49,7 @@ ModelConfig ResolveModelConfig(const TrainConfig& config) {
 TrainingRun::TrainingRun(const TrainConfig& config, Policy& policy, Optimizer& optimizer,
                          bool lead, int learners, const std::string& banner,
                          const CheckpointCounters& resumed)
-    : config_(config),
+    : config_(WithModel(config, policy.config())),
       policy_(policy),
       optimizer_(optimizer),
       lead_(lead),
@@ -54,7 +59,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, Policy& policy, Optimizer& o
       frames_at_report_(resumed.frames) {
   if (!lead_) return;
   MakeDirectories(config.run_dir);
-  WriteFileAtomically(config.run_dir + "/config.json", config.ToJson());
+  WriteFileAtomically(config_.run_dir + "/config.json", config_.ToJson());
   metrics_ = std::make_unique<MetricsWriter>(config.run_dir + "/metrics.jsonl");
   if (config.metrics_server) metrics_->ServeHttp(config.metrics_addr);
   std::printf("%s\n", banner.c_str());

@@ -106,7 +106,9 @@ class TrainingRun {
   const EpisodeWindow& episodes() const { return episodes_; }
 
  private:
-  const TrainConfig& config_;
+  // The run's settings with the model's shape (observations, actions) resolved from the
+  // environment, as config.json and checkpoints record them.
+  const TrainConfig config_;
   Policy& policy_;
   Optimizer& optimizer_;
   const bool lead_;

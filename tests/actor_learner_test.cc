@@ -267,5 +267,23 @@ TEST(SerialTraining, IsDeterministicPerSeedAndWritesTheRunDirectory) {
   EXPECT_NE(ReadFile(a.run_dir + "/config.json").find("\"unroll\": 8"), std::string::npos);
 }
 
+// config.json records the policy's shape as the environment gave it, not the flags' defaults
+// (CartPole's 4 observations and 2 actions, which it recorded for every environment before).
+TEST(SerialTraining, ConfigJsonRecordsTheEnvironmentsShape) {
+  auto config = SmallRun("colony_serial_shape", 1);
+  config.env = "RepeatPrevious:k=4";  // 4 floats, Discrete(4)
+  config.total_frames = 256;
+  RunSerialTraining(config);
+  const std::string written = ReadFile(config.run_dir + "/config.json");
+  EXPECT_NE(written.find("\"num_actions\": 4"), std::string::npos) << written;
+
+  config = SmallRun("colony_serial_shape", 1);
+  config.env = "TMaze:length=10";  // 3 floats, Discrete(2)
+  config.total_frames = 256;
+  RunSerialTraining(config);
+  const std::string tmaze = ReadFile(config.run_dir + "/config.json");
+  EXPECT_NE(tmaze.find("\"obs_dim\": 3"), std::string::npos) << tmaze;
+}
+
 }  // namespace
 }  // namespace colony
