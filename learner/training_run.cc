@@ -58,15 +58,15 @@ TrainingRun::TrainingRun(const TrainConfig& config, Policy& policy, Optimizer& o
       learner_steps_(resumed.learner_steps),
       frames_at_report_(resumed.frames) {
   if (!lead_) return;
-  MakeDirectories(config.run_dir);
+  MakeDirectories(config_.run_dir);
   WriteFileAtomically(config_.run_dir + "/config.json", config_.ToJson());
-  metrics_ = std::make_unique<MetricsWriter>(config.run_dir + "/metrics.jsonl");
-  if (config.metrics_server) metrics_->ServeHttp(config.metrics_addr);
+  metrics_ = std::make_unique<MetricsWriter>(config_.run_dir + "/metrics.jsonl");
+  if (config_.metrics_server) metrics_->ServeHttp(config_.metrics_addr);
   std::printf("%s\n", banner.c_str());
-  if (!config.resume.empty()) {
+  if (!config_.resume.empty()) {
     std::printf("colony train: resumed from %s at frames %lld, learner steps %lld, version %lld, "
                 "learning rate %.9g\n",
-                config.resume.c_str(), static_cast<long long>(resumed.frames),
+                config_.resume.c_str(), static_cast<long long>(resumed.frames),
                 static_cast<long long>(resumed.learner_steps),
                 static_cast<long long>(resumed.version),
                 optimizer.LearningRateAt(resumed.frames));

@@ -270,18 +270,16 @@ TEST(SerialTraining, IsDeterministicPerSeedAndWritesTheRunDirectory) {
 // config.json records the policy's shape as the environment gave it, not the flags' defaults
 // (CartPole's 4 observations and 2 actions, which it recorded for every environment before).
 TEST(SerialTraining, ConfigJsonRecordsTheEnvironmentsShape) {
-  auto config = SmallRun("colony_serial_shape", 1);
-  config.env = "RepeatPrevious:k=4";  // 4 floats, Discrete(4)
-  config.total_frames = 256;
-  RunSerialTraining(config);
-  const std::string written = ReadFile(config.run_dir + "/config.json");
-  EXPECT_NE(written.find("\"num_actions\": 4"), std::string::npos) << written;
-
-  config = SmallRun("colony_serial_shape", 1);
-  config.env = "TMaze:length=10";  // 3 floats, Discrete(2)
-  config.total_frames = 256;
-  RunSerialTraining(config);
-  const std::string tmaze = ReadFile(config.run_dir + "/config.json");
+  const auto config_json_of = [](const std::string& env) {
+    auto config = SmallRun("colony_serial_shape", 1);
+    config.env = env;
+    config.total_frames = 256;
+    RunSerialTraining(config);
+    return ReadFile(config.run_dir + "/config.json");
+  };
+  const std::string repeat = config_json_of("RepeatPrevious:k=4");  // 4 floats, Discrete(4)
+  EXPECT_NE(repeat.find("\"num_actions\": 4"), std::string::npos) << repeat;
+  const std::string tmaze = config_json_of("TMaze:length=10");  // 3 floats, Discrete(2)
   EXPECT_NE(tmaze.find("\"obs_dim\": 3"), std::string::npos) << tmaze;
 }
 
