@@ -46,6 +46,8 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
     auto scale = advantage_std + 1e-8;
     if (config.advantage_max_gain > 0) scale = scale.clamp_min(1.0 / config.advantage_max_gain);
     advantages = (advantages - advantage_mean) / scale;
+  } else if (config.center_advantages) {
+    advantages = advantages - advantage_mean;
   }
   torch::Tensor policy_loss;
   LossOutput out;

@@ -224,6 +224,43 @@ TEST(Loss, AdvantageGainCapFloorsTheStd) {
   EXPECT_GT(uncapped.abs().max().item<double>(), 1e-3);  // the comparison has something to compare
 }
 
+// --center-advantages: the policy term sees A - mean A, unscaled. Its gradient is the one of
+// -log pi(a) * (A - mean A) computed by hand, and it differs from the uncentred gradient
+// exactly by the mean's term -mean A * d/dlogits log pi(a).
+TEST(Loss, CenteredAdvantagesDropTheBatchMean) {
+  EpisodeEndFixture f;
+  LossConfig config;
+  config.algo = "impala";
+  config.baseline_cost = 0.0;
+  config.entropy_cost = 0.0;
+  config.entropy_per_advantage = 0.0;
+  const auto start = torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
+                         .reshape({2, 3, 2});
+  auto policy_grad = [&](bool center, double* mean_a) {
+    config.center_advantages = center;
+    auto logits = start.clone().requires_grad_(true);
+    const auto out = ImpalaLoss(logits, f.values, f.bootstrap, f.batch, config);
+    out.total.backward();
+    *mean_a = out.advantage_mean;
+    return logits.grad();
+  };
+  double mean_plain = 0.0, mean_centered = 0.0;
+  const auto plain = policy_grad(false, &mean_plain);
+  const auto centered = policy_grad(true, &mean_centered);
+  EXPECT_DOUBLE_EQ(mean_plain, mean_centered);  // reported before centring, as documented
+  ASSERT_GT(std::abs(mean_plain), 0.1);         // the fixture's advantages have a mean to drop
+  // d/dlogits of mean(-log pi(a)) over the 6 samples, times the mean advantage.
+  auto logits = start.clone().requires_grad_(true);
+  const auto log_pi = torch::log_softmax(logits, -1).gather(-1, f.batch.actions.unsqueeze(-1));
+  (-log_pi.mean()).backward();
+  EXPECT_TRUE(torch::allclose(plain - centered, logits.grad() * mean_plain, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(plain, centered, 1e-3, 1e-4));
+  // Normalising implies centring: the flag changes nothing there.
+  config.normalize_advantages = true;
+  double unused = 0.0;
+  EXPECT_TRUE(torch::allclose(policy_grad(false, &unused), policy_grad(true, &unused)));
+}
+
 // --entropy-per-advantage adds k * (the batch's advantage std) to the entropy bonus's weight:
 // with entropy_cost c the bonus's gradient is (c + k std) times that of a unit bonus.
 TEST(Loss, EntropyWeightFollowsTheAdvantageStd) {

@@ -146,6 +146,9 @@ const std::vector<Setting>& Settings() {
       Real("advantage-max-gain", "advantage_max_gain", FIELD(loss.advantage_max_gain), 0.0, kInf,
            "with --normalize-advantages: amplify a batch's advantages at most this many times "
            "(their std is floored at 1/x); 0 = no cap"),
+      Bool("center-advantages", "center_advantages", FIELD(loss.center_advantages),
+           "subtract the batch's mean advantage before the policy term (no scaling); measured "
+           "worse on RepeatFirst (docs/learning.md)"),
       Bool("normalize-returns", "normalize_returns", FIELD(loss.normalize_returns),
            "divide rewards by a running RMS of the value targets (values are O(1))"),
       Real("gamma", "gamma", FIELD(loss.gamma), 0.0, 1.0, "discount"),

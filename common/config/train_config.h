@@ -52,6 +52,12 @@ struct LossConfig {
   // With normalize_advantages: the std is floored at 1 / advantage_max_gain, so a batch is never
   // amplified more than that many times. 0 = no cap.
   double advantage_max_gain = 0.0;
+  // Per batch: A <- A - mean A before the policy term, no scaling. The mean is the batch's
+  // shared surprise (the value function lagging the policy) and says nothing about which
+  // action was better: left in, it pushes every sampled action up or down together, which for a
+  // confident policy means sharpening or flattening it as a whole. Implied by
+  // normalize_advantages.
+  bool center_advantages = false;
   // Rewards are divided by a running root-mean-square of the value targets (all-reduced over
   // learners), so values, the value loss and the advantages are O(1) for rewards of any scale:
   // CartPole's returns of ~100 and RepeatPrevious's steps of +-1/48 alike.
