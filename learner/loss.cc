@@ -42,12 +42,13 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
   auto advantages = targets.pg_advantages;
   const auto advantage_mean = advantages.mean();
   const auto advantage_std = (advantages - advantage_mean).pow(2).mean().sqrt();
+  if (config.normalize_advantages || config.center_advantages) {
+    advantages = advantages - advantage_mean;
+  }
   if (config.normalize_advantages) {
     auto scale = advantage_std + 1e-8;
     if (config.advantage_max_gain > 0) scale = scale.clamp_min(1.0 / config.advantage_max_gain);
-    advantages = (advantages - advantage_mean) / scale;
-  } else if (config.center_advantages) {
-    advantages = advantages - advantage_mean;
+    advantages = advantages / scale;
   }
   torch::Tensor policy_loss;
   LossOutput out;

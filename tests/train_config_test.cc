@@ -51,18 +51,19 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   EXPECT_EQ(json.substr(json.size() - end.size()), end) << json;
   // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
   // ppo_clip, normalize_advantages, normalize_returns, epochs, entropy_per_advantage and
-  // grad_clip_ratio (center_advantages later), issue 13 max_env_errors, issue 17 entropy_max_std and
-  // normalize_obs; older files simply lack them).
+  // grad_clip_ratio, later center_advantages; issue 13 max_env_errors, issue 17 entropy_max_std
+  // and normalize_obs; older files simply lack them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
       "normalize_obs", "envs_per_actor", "unroll", "batch", "epochs", "total_frames", "seed",
       "run_dir", "report_every", "metrics_addr", "metrics_server", "serial", "learners", "threads",
       "peer_timeout", "max_env_errors", "max_policy_lag", "send_credits", "inject_malformed",
       "learner_delay_ms", "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
-      "normalize_advantages", "advantage_max_gain", "center_advantages", "normalize_returns", "gamma", "rho_bar",
-      "c_bar", "lambda", "baseline_cost", "entropy_cost", "entropy_per_advantage",
-      "entropy_max_std", "reward_scale", "optimizer", "lr", "rmsprop_alpha", "rmsprop_eps",
-      "momentum", "adam_beta1", "adam_beta2", "adam_eps", "grad_clip", "grad_clip_ratio",
+      "normalize_advantages", "advantage_max_gain", "center_advantages", "normalize_returns",
+      "gamma", "rho_bar", "c_bar", "lambda", "baseline_cost", "entropy_cost",
+      "entropy_per_advantage", "entropy_max_std", "reward_scale", "optimizer", "lr",
+      "rmsprop_alpha", "rmsprop_eps", "momentum", "adam_beta1", "adam_beta2", "adam_eps",
+      "grad_clip", "grad_clip_ratio",
       "lr_decay"};
   std::size_t at = 0;
   for (const std::string& key : keys) {
