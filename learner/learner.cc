@@ -29,11 +29,13 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
                  Collective* collective)
     : policy_(std::move(policy)),
       dist_(policy_->config()),
-      loss_config_(WithModelDefaults(config).loss),
-      epochs_(WithModelDefaults(config).epochs),
       collective_(collective),
       optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
-      return_mean_square_(std::nan("")) {}
+      return_mean_square_(std::nan("")) {
+  const TrainConfig resolved = WithModelDefaults(config);
+  loss_config_ = resolved.loss;
+  epochs_ = resolved.epochs;
+}
 
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   LossConfig config = loss_config_;

@@ -78,7 +78,7 @@ class Learner {
 
   std::shared_ptr<Policy> policy_;
   ActionDist dist_;
-  LossConfig loss_config_;
+  LossConfig loss_config_;  // these two: WithModelDefaults(config), resolved once
   std::int64_t epochs_;
   Collective* collective_;
   Optimizer optimizer_;
