@@ -22,6 +22,9 @@ constexpr double kMinReturnRms = 0.01;
 // --normalize-obs: the plain average of the first 100 batches' statistics, then an exponential
 // one with the same ~100-update time constant as the returns'.
 constexpr double kObsStatsRate = 0.01;
+// --target-kl: the factor the learning rate's scale moves by after an update, and its floor.
+constexpr double kLearningRateStep = 1.5;
+constexpr double kMinLearningRateScale = 0.01;
 
 }  // namespace
 
@@ -47,7 +50,12 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   // Every pass uses the same reward scale; the statistic moves once per batch. The numbers
   // reported are the first pass's (its KL and ratios measure the actors' policy lag), the
   // times are all passes'.
-  UpdateStats stats = Pass(batch, frames, config, return_rms, /*update_return_stats=*/true);
+  const OptimizerConfig& optimizer_config = optimizer_.config();
+  const bool measure_kl = optimizer_config.target_kl > 0 || optimizer_config.max_kl > 0;
+  torch::Tensor logits_before, weights_before;
+  if (optimizer_config.max_kl > 0) weights_before = policy_->flat_parameters().clone();
+  UpdateStats stats = Pass(batch, frames, config, return_rms, /*update_return_stats=*/true,
+                           measure_kl ? &logits_before : nullptr);
   stats.return_rms = return_rms;
   for (std::int64_t pass = 1; pass < epochs_; ++pass) {
     const UpdateStats more = Pass(batch, frames, config, return_rms, /*update_return_stats=*/false);
@@ -55,6 +63,17 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
     stats.backward_s += more.backward_s;
     stats.allreduce_s += more.allreduce_s;
     stats.optimizer_s += more.optimizer_s;
+  }
+  if (measure_kl) {
+    stats.update_kl = UpdateKl(batch, logits_before);
+    if (optimizer_config.max_kl > 0 && stats.update_kl > optimizer_config.max_kl) {
+      // KL grows with the square of a small step: this fraction of the step lands near max_kl.
+      stats.step_fraction = std::sqrt(optimizer_config.max_kl / stats.update_kl);
+      torch::NoGradGuard no_grad;
+      torch::Tensor weights = policy_->flat_parameters();
+      weights.sub_(weights_before).mul_(stats.step_fraction).add_(weights_before);
+    }
+    if (optimizer_config.target_kl > 0) AdaptLearningRate(stats.update_kl);
   }
   // After the passes: they train the function the actors acted with (up to policy lag).
   if (policy_->config().normalize_obs) UpdateObsStats(batch);
@@ -64,7 +83,8 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
 }
 
 UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const LossConfig& config,
-                          double return_rms, bool update_return_stats) {
+                          double return_rms, bool update_return_stats,
+                          torch::Tensor* logits_before) {
   UpdateStats stats;
   const std::int64_t steps = batch.steps();
 
@@ -73,6 +93,7 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
   const auto logits = out.logits.slice(0, 0, steps);
   const auto values = out.values.slice(0, 0, steps);
   const auto bootstrap = out.values[steps];
+  if (logits_before != nullptr) *logits_before = logits.detach();
   LossBatch loss_batch{batch.actions, batch.behaviour_logits, batch.rewards, batch.terminated,
                        batch.truncated, batch.truncation_values, &dist_};
   const LossOutput loss = ImpalaLoss(logits, values, bootstrap, loss_batch, config);
@@ -122,6 +143,28 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
   stats.learning_rate = step.learning_rate;
   stats.grad_norm = step.grad_norm;
   return stats;
+}
+
+double Learner::UpdateKl(const Trajectory& batch, const torch::Tensor& logits_before) {
+  torch::Tensor kl;
+  {
+    torch::NoGradGuard no_grad;
+    const UnrollOutput out = policy_->Unroll(batch.obs, batch.first, batch.initial_memory);
+    kl = dist_.Kl(logits_before, out.logits.slice(0, 0, batch.steps())).mean().reshape({1});
+  }
+  AverageOverLearners(kl);
+  return kl.item<double>();
+}
+
+void Learner::AdaptLearningRate(double measured) {
+  const double target = optimizer_.config().target_kl;
+  double scale = optimizer_.learning_rate_scale();
+  if (measured > 2.0 * target) {
+    scale = std::max(scale / kLearningRateStep, kMinLearningRateScale);
+  } else if (measured < 0.5 * target) {
+    scale = std::min(scale * kLearningRateStep, 1.0);
+  }
+  optimizer_.set_learning_rate_scale(scale);
 }
 
 void Learner::UpdateObsStats(const Trajectory& batch) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "common/config/train_config.h"
@@ -47,6 +48,12 @@ struct UpdateStats {
   double return_rms = 1;
   double learning_rate = 0;
   double grad_norm = 0;
+  // --target-kl / --max-kl: mean KL(pi before || pi after) of this update's passes on its batch,
+  // before --max-kl's bound; NaN when both are off (it costs a forward pass).
+  double update_kl = std::numeric_limits<double>::quiet_NaN();
+  // --max-kl: the fraction of the optimiser's step kept (sqrt(max_kl / update_kl) when that
+  // was above max_kl); 1 otherwise.
+  double step_fraction = 1;
   std::int64_t version = 0;  // weights version after this update
   double forward_s = 0;
   double backward_s = 0;
@@ -68,7 +75,14 @@ class Learner {
   // One optimiser step on `batch` (unroll, loss, backward, all-reduce, step), with rewards
   // already divided by `return_rms` in `config`; the version is the caller's.
   UpdateStats Pass(const Trajectory& batch, std::int64_t frames, const LossConfig& config,
-                   double return_rms, bool update_return_stats);
+                   double return_rms, bool update_return_stats,
+                   torch::Tensor* logits_before = nullptr);
+  // --target-kl / --max-kl: the mean KL from `logits_before` to the policy now on `batch`,
+  // averaged over learners (so every learner takes the same decisions on it).
+  double UpdateKl(const Trajectory& batch, const torch::Tensor& logits_before);
+  // --target-kl: moves the optimiser's learning-rate scale after an update that moved the
+  // policy by `measured`.
+  void AdaptLearningRate(double measured);
   // --normalize-obs: the policy's observation statistics take in this batch's (averaged over
   // learners, so every learner's weights stay identical).
   void UpdateObsStats(const Trajectory& batch);

@@ -49,7 +49,7 @@ double Optimizer::LearningRateAt(std::int64_t frames) const {
 
 Optimizer::StepInfo Optimizer::Step(std::int64_t frames) {
   StepInfo info;
-  info.learning_rate = LearningRateAt(frames);
+  info.learning_rate = LearningRateAt(frames) * learning_rate_scale_;
   const double max_norm = config_.grad_clip > 0 ? config_.grad_clip
                                                 : std::numeric_limits<double>::infinity();
   info.clip_norm = max_norm;

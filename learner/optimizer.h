@@ -38,8 +38,12 @@ class Optimizer {
     double grad_norm = 0;  // before clipping
     double clip_norm = 0;  // the norm it was clipped at this step (inf: none)
   };
-  // Clips the gradients, sets the learning rate for `frames` and applies one update.
+  // Clips the gradients, sets the learning rate for `frames` (times the scale below) and applies
+  // one update.
   StepInfo Step(std::int64_t frames);
+  // A multiplier on the schedule's learning rate (--target-kl moves it); 1 at construction.
+  void set_learning_rate_scale(double scale) { learning_rate_scale_ = scale; }
+  double learning_rate_scale() const { return learning_rate_scale_; }
   void ZeroGrad();
 
   torch::optim::Optimizer& impl() { return *impl_; }
@@ -51,6 +55,7 @@ class Optimizer {
   OptimizerConfig config_;
   std::int64_t total_frames_;
   std::unique_ptr<torch::optim::Optimizer> impl_;
+  double learning_rate_scale_ = 1.0;
   double mean_norm_;  // running mean of the gradient norms before clipping; NaN before the first
 };
 

@@ -47,6 +47,8 @@ inline void AddUpdateStats(MetricsRecord& record, const UpdateStats& last) {
       .Add("return_rms", last.return_rms)
       .Add("learning_rate", last.learning_rate)
       .Add("grad_norm", last.grad_norm)
+      .Add("update_kl", last.update_kl)
+      .Add("step_fraction", last.step_fraction)
       .Add("forward_s", last.forward_s)
       .Add("backward_s", last.backward_s)
       .Add("allreduce_s", last.allreduce_s)

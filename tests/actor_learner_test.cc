@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
 #include <string>
 
@@ -216,6 +217,87 @@ TEST(Optimizer, GradClipRatioBoundsASpikeByTheRecentNorms) {
   weight.mutable_grad() = torch::full({4}, 15.0);
   EXPECT_NEAR(fixed.Step(0).grad_norm, 30.0, 1e-3);
   EXPECT_NEAR(weight.grad().norm().item<double>(), 2.0, 1e-4);
+}
+
+// --target-kl: the learner measures how far each update moved the policy on its batch, and
+// brakes the learning rate (x1/1.5, down to 0.01x) while that is above twice the target; below
+// half of it the scale comes back, never above 1. Off, nothing is measured and the lr is the
+// schedule's.
+TEST(Learner, TargetKlScalesTheLearningRate) {
+  torch::manual_seed(9);
+  auto policy = PolicyFor("CartPole-v1", "mlp");
+  auto twin = PolicyFor("CartPole-v1", "mlp");
+  twin->flat_parameters().copy_(policy->flat_parameters());
+  Actor actor("CartPole-v1", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.model.kind = "mlp";
+  config.epochs = 1;
+  config.optimizer.linear_decay = false;
+  config.optimizer.learning_rate = 0.01;
+
+  Learner off(twin, config, /*collective=*/nullptr);
+  const UpdateStats plain = off.Update(batch, /*frames=*/64);
+  EXPECT_TRUE(std::isnan(plain.update_kl));
+  EXPECT_DOUBLE_EQ(plain.learning_rate, 0.01);
+  EXPECT_DOUBLE_EQ(off.optimizer().learning_rate_scale(), 1.0);
+
+  config.optimizer.target_kl = 1e-12;  // any step moves the policy more than this
+  Learner braked(policy, config, /*collective=*/nullptr);
+  const UpdateStats first = braked.Update(batch, 64);
+  EXPECT_GT(first.update_kl, 2e-12);
+  EXPECT_TRUE(std::isfinite(first.update_kl));
+  EXPECT_DOUBLE_EQ(first.learning_rate, 0.01) << "the scale acts from the next update on";
+  EXPECT_NEAR(braked.optimizer().learning_rate_scale(), 1 / 1.5, 1e-12);
+  EXPECT_NEAR(braked.Update(batch, 64).learning_rate, 0.01 / 1.5, 1e-12);
+  for (int i = 0; i < 20; ++i) braked.Update(batch, 64);
+  EXPECT_NEAR(braked.optimizer().learning_rate_scale(), 0.01, 1e-12) << "the floor";
+
+  // A target far above what a step moves: the scale climbs back by 1.5x per update, up to 1.
+  TrainConfig loose = config;
+  loose.optimizer.target_kl = 1e6;
+  Learner loose_learner(policy, loose, /*collective=*/nullptr);
+  loose_learner.optimizer().set_learning_rate_scale(0.5);
+  loose_learner.Update(batch, 64);
+  EXPECT_NEAR(loose_learner.optimizer().learning_rate_scale(), 0.75, 1e-12);
+  loose_learner.Update(batch, 64);
+  EXPECT_DOUBLE_EQ(loose_learner.optimizer().learning_rate_scale(), 1.0);
+}
+
+// --max-kl: an update that moved the policy by more than max_kl on its batch keeps only
+// sqrt(max_kl / KL) of its step, exactly that fraction of the unbounded update; one below the
+// bound is left whole.
+TEST(Learner, MaxKlShrinksAStepThatMovedThePolicyTooFar) {
+  torch::manual_seed(10);
+  auto bounded = PolicyFor("CartPole-v1", "mlp");
+  auto plain = PolicyFor("CartPole-v1", "mlp");
+  plain->flat_parameters().copy_(bounded->flat_parameters());
+  const torch::Tensor before = bounded->flat_parameters().clone();
+  Actor actor("CartPole-v1", 4, 1, 0, bounded);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.model.kind = "mlp";
+  config.epochs = 1;
+  config.optimizer.learning_rate = 0.01;
+  const UpdateStats unbounded = Learner(plain, config, /*collective=*/nullptr).Update(batch, 64);
+  EXPECT_TRUE(std::isnan(unbounded.update_kl));
+  EXPECT_EQ(unbounded.step_fraction, 1.0);
+
+  config.optimizer.max_kl = 1e-6;
+  const UpdateStats stats = Learner(bounded, config, /*collective=*/nullptr).Update(batch, 64);
+  ASSERT_GT(stats.update_kl, 1e-6) << "the test needs a step that moves the policy more";
+  EXPECT_NEAR(stats.step_fraction, std::sqrt(1e-6 / stats.update_kl), 1e-12);
+  const torch::Tensor step = plain->flat_parameters() - before;
+  EXPECT_LE(MaxAbsDiff(bounded->flat_parameters() - before, step * stats.step_fraction), 1e-7);
+  EXPECT_GT(step.abs().max().item<double>(), 1e-4);
+
+  auto roomy = PolicyFor("CartPole-v1", "mlp");
+  roomy->flat_parameters().copy_(before);
+  config.optimizer.max_kl = 1e6;
+  const UpdateStats whole = Learner(roomy, config, /*collective=*/nullptr).Update(batch, 64);
+  EXPECT_TRUE(std::isfinite(whole.update_kl));
+  EXPECT_EQ(whole.step_fraction, 1.0);
+  EXPECT_LE(MaxAbsDiff(roomy->flat_parameters(), plain->flat_parameters()), 1e-7);
 }
 
 std::string ReadFile(const std::string& path) {

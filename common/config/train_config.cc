@@ -188,6 +188,12 @@ const std::vector<Setting>& Settings() {
       Real("grad-clip-ratio", "grad_clip_ratio", FIELD(optimizer.grad_clip_ratio), 0.0, kInf,
            "also clip the gradient norm at this multiple of its running mean (~20 updates); "
            "0 = off"),
+      Real("target-kl", "target_kl", FIELD(optimizer.target_kl), 0.0, kInf,
+           "scale the lr down (x1/1.5) after an update that moved the policy by more than 2x "
+           "this KL, back up (x1.5, at most 1) below half of it; 0 = off"),
+      Real("max-kl", "max_kl", FIELD(optimizer.max_kl), 0.0, kInf,
+           "shrink an update whose policy moved by more than this KL (mean over the batch) to "
+           "sqrt(max_kl / KL) of its step; 0 = off"),
       Bool("lr-decay", "lr_decay", FIELD(optimizer.linear_decay),
            "decay the lr linearly to 0 over the budget"),
   };

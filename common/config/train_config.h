@@ -103,6 +103,16 @@ struct OptimizerConfig {
   // moves the weights less. Off: at 3 it prevented one StatelessCartPole fall but slowed the
   // task on other seeds (docs/learning.md).
   double grad_clip_ratio = 0.0;
+  // A brake on the step size: after each update the learner measures the mean KL between the
+  // policy before and after it on the batch (one more forward pass); above 2x this target the
+  // learning rate's multiplier is divided by 1.5, below half of it multiplied by 1.5, within
+  // [0.01, 1] (it never raises the lr above the schedule's). 0 = off. Not in checkpoints: a
+  // resumed run starts at 1.
+  double target_kl = 0.0;
+  // A bound on each update: when the mean KL between the policy before and after it on the
+  // batch is above this, the weights are moved back to before + sqrt(max_kl / KL) x the step
+  // (KL grows with the square of a small step). 0 = off.
+  double max_kl = 0.0;
   bool linear_decay = true;  // lr * (1 - frames / total_frames)
 };
 
