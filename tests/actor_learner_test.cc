@@ -37,6 +37,14 @@ std::shared_ptr<Policy> PolicyFor(const std::string& env_name, const std::string
   return MakePolicy(config);
 }
 
+// A second policy for the same environment and model, with `policy`'s weights.
+std::shared_ptr<Policy> TwinOf(const std::shared_ptr<Policy>& policy, const std::string& env_name,
+                               const std::string& kind) {
+  auto twin = PolicyFor(env_name, kind);
+  twin->flat_parameters().copy_(policy->flat_parameters());
+  return twin;
+}
+
 TEST(Actor, RolloutFlagsObservationsAndVersionsAgree) {
   torch::manual_seed(3);
   auto policy = PolicyFor("CartPole-v1", "gtrxl");
@@ -122,8 +130,7 @@ TEST(Learner, UpdateChangesWeightsAndBumpsTheVersion) {
 TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
   torch::manual_seed(6);
   auto policy = PolicyFor("RepeatPrevious:k=2", "gtrxl");
-  auto twin = PolicyFor("RepeatPrevious:k=2", "gtrxl");
-  twin->flat_parameters().copy_(policy->flat_parameters());
+  auto twin = TwinOf(policy, "RepeatPrevious:k=2", "gtrxl");
   Actor actor("RepeatPrevious:k=2", 4, 1, 0, policy);
   const Trajectory batch = actor.Rollout(16);
   TrainConfig config;
@@ -149,10 +156,8 @@ TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
 TEST(Learner, DefaultEpochsAreTheModels) {
   torch::manual_seed(7);
   auto policy = PolicyFor("CartPole-v1", "mlp");
-  auto four = PolicyFor("CartPole-v1", "mlp");
-  auto one = PolicyFor("CartPole-v1", "mlp");
-  four->flat_parameters().copy_(policy->flat_parameters());
-  one->flat_parameters().copy_(policy->flat_parameters());
+  auto four = TwinOf(policy, "CartPole-v1", "mlp");
+  auto one = TwinOf(policy, "CartPole-v1", "mlp");
   Actor actor("CartPole-v1", 4, 1, 0, policy);
   const Trajectory batch = actor.Rollout(16);
   TrainConfig config;
@@ -226,8 +231,7 @@ TEST(Optimizer, GradClipRatioBoundsASpikeByTheRecentNorms) {
 TEST(Learner, TargetKlScalesTheLearningRate) {
   torch::manual_seed(9);
   auto policy = PolicyFor("CartPole-v1", "mlp");
-  auto twin = PolicyFor("CartPole-v1", "mlp");
-  twin->flat_parameters().copy_(policy->flat_parameters());
+  auto twin = TwinOf(policy, "CartPole-v1", "mlp");
   Actor actor("CartPole-v1", 4, 1, 0, policy);
   const Trajectory batch = actor.Rollout(16);
   TrainConfig config;
@@ -270,8 +274,7 @@ TEST(Learner, TargetKlScalesTheLearningRate) {
 TEST(Learner, MaxKlShrinksAStepThatMovedThePolicyTooFar) {
   torch::manual_seed(10);
   auto bounded = PolicyFor("CartPole-v1", "mlp");
-  auto plain = PolicyFor("CartPole-v1", "mlp");
-  plain->flat_parameters().copy_(bounded->flat_parameters());
+  auto plain = TwinOf(bounded, "CartPole-v1", "mlp");
   const torch::Tensor before = bounded->flat_parameters().clone();
   Actor actor("CartPole-v1", 4, 1, 0, bounded);
   const Trajectory batch = actor.Rollout(16);
