@@ -26,6 +26,18 @@ constexpr double kObsStatsRate = 0.01;
 constexpr double kLearningRateStep = 1.5;
 constexpr double kMinLearningRateScale = 0.01;
 
+// --max-kl: `weights` (just updated from `before`) keep the fraction of their step that lands
+// near max_kl, since KL grows with the square of a small step; returns that fraction (1: kept
+// whole).
+double BoundStep(torch::Tensor weights, const torch::Tensor& before, double update_kl,
+                 double max_kl) {
+  if (update_kl <= max_kl) return 1.0;
+  const double fraction = std::sqrt(max_kl / update_kl);
+  torch::NoGradGuard no_grad;
+  weights.sub_(before).mul_(fraction).add_(before);
+  return fraction;
+}
+
 }  // namespace
 
 Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
@@ -66,12 +78,9 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   }
   if (measure_kl) {
     stats.update_kl = UpdateKl(batch, logits_before);
-    if (optimizer_config.max_kl > 0 && stats.update_kl > optimizer_config.max_kl) {
-      // KL grows with the square of a small step: this fraction of the step lands near max_kl.
-      stats.step_fraction = std::sqrt(optimizer_config.max_kl / stats.update_kl);
-      torch::NoGradGuard no_grad;
-      torch::Tensor weights = policy_->flat_parameters();
-      weights.sub_(weights_before).mul_(stats.step_fraction).add_(weights_before);
+    if (optimizer_config.max_kl > 0) {
+      stats.step_fraction = BoundStep(policy_->flat_parameters(), weights_before, stats.update_kl,
+                                      optimizer_config.max_kl);
     }
     if (optimizer_config.target_kl > 0) AdaptLearningRate(stats.update_kl);
   }
