@@ -93,7 +93,8 @@ int RunTrainCommand(int argc, char** argv) {
     throw FlagError("unexpected argument '" + positional.front() + "' (flags start with --)");
   }
   CheckConfig(config);
-  config = WithModelDefaults(config);  // config.json and checkpoints record the numbers used
+  // The model's defaults (WithModelDefaults) are resolved once the environment's shapes are
+  // known: by the Learner, and by TrainingRun for config.json and checkpoints.
   config.resume = ResolveResume(config);
   if (config.serial) {
     RunSerialTraining(config);

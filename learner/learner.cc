@@ -47,7 +47,9 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
       collective_(collective),
       optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
       return_mean_square_(std::nan("")) {
-  const TrainConfig resolved = WithModelDefaults(config);
+  TrainConfig resolved = config;
+  resolved.model = policy_->config();  // the environment's shapes decide some defaults
+  resolved = WithModelDefaults(resolved);
   loss_config_ = resolved.loss;
   epochs_ = resolved.epochs;
 }
