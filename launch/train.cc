@@ -93,8 +93,7 @@ int RunTrainCommand(int argc, char** argv) {
     throw FlagError("unexpected argument '" + positional.front() + "' (flags start with --)");
   }
   CheckConfig(config);
-  // The model's defaults (WithModelDefaults) are resolved once the environment's shapes are
-  // known: by the Learner, and by TrainingRun for config.json and checkpoints.
+  config = WithModelDefaults(config);  // config.json and checkpoints record the numbers used
   config.resume = ResolveResume(config);
   if (config.serial) {
     RunSerialTraining(config);

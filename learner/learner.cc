@@ -47,9 +47,7 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
       collective_(collective),
       optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
       return_mean_square_(std::nan("")) {
-  TrainConfig resolved = config;
-  resolved.model = policy_->config();  // the environment's shapes decide some defaults
-  resolved = WithModelDefaults(resolved);
+  const TrainConfig resolved = WithModelDefaults(config);
   loss_config_ = resolved.loss;
   epochs_ = resolved.epochs;
 }

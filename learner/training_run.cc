@@ -28,11 +28,9 @@ enum Sum : int {
 // learner exactly when min == max.
 enum Extreme : int { kLagExtreme, kChecksumLow, kChecksumHigh, kExtremes };
 
-// `config` with the policy's model (the environment's shapes) and that model's defaults: what
-// config.json and checkpoints record is what the learner uses.
 TrainConfig WithModel(TrainConfig config, const ModelConfig& model) {
   config.model = model;
-  return WithModelDefaults(config);
+  return config;
 }
 
 }  // namespace

@@ -151,12 +151,12 @@ TEST(Learner, EpochsAreOptimiserStepsOnTheSameBatch) {
   EXPECT_GT(learner.Update(batch, 64).kl, 0.0);
 }
 
-// --epochs left at its default is the model's (WithModelDefaults): 16 passes for the mlp, the
-// same weights as an explicit --epochs 16, and not those of one pass.
+// --epochs left at its default is the model's (WithModelDefaults): four passes for the mlp, the
+// same weights as an explicit --epochs 4, and not those of one pass.
 TEST(Learner, DefaultEpochsAreTheModels) {
   torch::manual_seed(7);
   auto policy = PolicyFor("CartPole-v1", "mlp");
-  auto sixteen = TwinOf(policy, "CartPole-v1", "mlp");
+  auto four = TwinOf(policy, "CartPole-v1", "mlp");
   auto one = TwinOf(policy, "CartPole-v1", "mlp");
   Actor actor("CartPole-v1", 4, 1, 0, policy);
   const Trajectory batch = actor.Rollout(16);
@@ -164,13 +164,13 @@ TEST(Learner, DefaultEpochsAreTheModels) {
   config.model.kind = "mlp";
   config.loss.normalize_returns = false;
   ASSERT_EQ(config.epochs, TrainConfig::kModelDefault);
-  TrainConfig explicit_sixteen = config, explicit_one = config;
-  explicit_sixteen.epochs = 16;
+  TrainConfig explicit_four = config, explicit_one = config;
+  explicit_four.epochs = 4;
   explicit_one.epochs = 1;
   Learner(policy, config, /*collective=*/nullptr).Update(batch, /*frames=*/64);
-  Learner(sixteen, explicit_sixteen, /*collective=*/nullptr).Update(batch, /*frames=*/64);
+  Learner(four, explicit_four, /*collective=*/nullptr).Update(batch, /*frames=*/64);
   Learner(one, explicit_one, /*collective=*/nullptr).Update(batch, /*frames=*/64);
-  EXPECT_TRUE(torch::allclose(policy->flat_parameters(), sixteen->flat_parameters(), 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(policy->flat_parameters(), four->flat_parameters(), 1e-6, 1e-7));
   EXPECT_FALSE(torch::allclose(policy->flat_parameters(), one->flat_parameters(), 1e-6, 1e-7));
 }
 

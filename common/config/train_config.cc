@@ -99,7 +99,7 @@ const std::vector<Setting>& Settings() {
       Int("batch", "batch", FIELD(batch), 1, 1 << 20, "B: trajectories per learner step"),
       Int("epochs", "epochs", FIELD(epochs), TrainConfig::kModelDefault, 64,
           "optimiser steps (passes) per batch; from the second, pi != mu and appo's clip acts; "
-          "-1 = the model's: for mlp 16 (4 with Box actions), 1 for the others"),
+          "-1 = the model's: 4 for mlp, 1 for the others"),
       Int("total-frames", "total_frames", FIELD(total_frames), 1, kMaxInt,
           "stop after this many environment steps"),
       Int("seed", "seed", FIELD(seed), 0, kMaxInt,
@@ -257,11 +257,7 @@ void RegisterTrainFlags(Flags& flags, TrainConfig* c) {
 
 TrainConfig WithModelDefaults(TrainConfig config) {
   if (config.epochs == TrainConfig::kModelDefault) {
-    if (config.model.kind != "mlp") {
-      config.epochs = 1;
-    } else {
-      config.epochs = config.model.actions == "box" ? 4 : 16;
-    }
+    config.epochs = config.model.kind == "mlp" ? 4 : 1;
   }
   if (config.loss.entropy_max_std == TrainConfig::kModelDefault) {
     config.loss.entropy_max_std = config.model.kind == "gtrxl" ? 0.7 : 1.0;

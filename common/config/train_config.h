@@ -168,11 +168,8 @@ struct TrainConfig {
 };
 
 // `config` with each kModelDefault replaced by --model's number, as measured on #17's MuJoCo
-// rows (docs/learning.md, "Defaults per model") and on Acrobot-v1 ("The MLP on a sparse task");
-// config.model must already hold the environment's shapes (its `actions`). epochs: for the mlp,
-// whose update is cheap, 16 with categorical actions (16 found Acrobot's swing on 8 seeds of 10
-// where 4 found it on none) and 4 with Box actions (4 met both MuJoCo bars at ~1.3x the wall time
-// of one; 16 kept Hopper's body falling over for ~800k frames); 1 for the sequence models (the
+// rows (docs/learning.md, "Defaults per model"). epochs: 4 for the mlp, whose update is cheap
+// (4 passes met both MuJoCo bars at ~1.3x the wall time), 1 for the sequence models (the
 // GTrXL's learner is already the bottleneck: 4 passes ran 3x slower on staler data).
 // entropy_max_std: 0.7 for the gtrxl (at 1 most HalfCheetah seeds turned over and ran on their
 // back; at 0.5 Hopper's missed its bar), 1 for the others (the mlp did worse at 0.5). Explicit
