@@ -54,6 +54,7 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
 
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   LossConfig config = loss_config_;
+  if (frames < config.value_warmup_frames) config.policy_cost = 0.0;  // the value learns alone
   double return_rms = 1.0;
   if (config.normalize_returns && std::isfinite(return_mean_square_)) {
     return_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);

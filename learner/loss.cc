@@ -73,9 +73,10 @@ LossOutput ImpalaLoss(const torch::Tensor& logits, const torch::Tensor& values,
                                  : entropy;
 
   out.entropy_weight =
-      config.entropy_cost + config.entropy_per_advantage * advantage_std.item<double>();
-  out.total =
-      policy_loss + config.baseline_cost * baseline_loss - out.entropy_weight * bonus_entropy;
+      config.policy_cost *
+      (config.entropy_cost + config.entropy_per_advantage * advantage_std.item<double>());
+  out.total = config.policy_cost * policy_loss + config.baseline_cost * baseline_loss -
+              out.entropy_weight * bonus_entropy;
   out.policy = policy_loss.item<double>();
   out.baseline = baseline_loss.item<double>();
   out.entropy = entropy.item<double>();

@@ -174,6 +174,35 @@ TEST(Learner, DefaultEpochsAreTheModels) {
   EXPECT_FALSE(torch::allclose(policy->flat_parameters(), one->flat_parameters(), 1e-6, 1e-7));
 }
 
+// --value-warmup-frames N: an update at fewer than N frames trains the value function alone,
+// so the policy's head (its own weights; the trunk is shared) is untouched; from N frames on
+// it learns again.
+TEST(Learner, ValueWarmupHoldsThePolicyHeadUntilItsFrames) {
+  torch::manual_seed(5);
+  auto policy = PolicyFor("CartPole-v1", "mlp");
+  Actor actor("CartPole-v1", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.model.kind = "mlp";
+  config.epochs = 1;
+  config.loss.value_warmup_frames = 128;
+  Learner learner(policy, config, /*collective=*/nullptr);
+  auto head = [&] {
+    for (const auto& item : policy->named_parameters()) {
+      if (item.key() == "policy_head.weight") return item.value().detach().clone();
+    }
+    return torch::Tensor();
+  };
+  const torch::Tensor before = head();
+  ASSERT_TRUE(before.defined());
+  const torch::Tensor all_before = policy->flat_parameters().clone();
+  EXPECT_EQ(learner.Update(batch, /*frames=*/64).entropy_weight, 0.0);
+  EXPECT_TRUE(torch::equal(head(), before));
+  EXPECT_FALSE(torch::equal(policy->flat_parameters(), all_before));  // the value learned
+  learner.Update(batch, /*frames=*/128);
+  EXPECT_FALSE(torch::equal(head(), before));
+}
+
 // --normalize-obs: after its passes an update takes the batch's observation statistics in (the
 // first batch whole), and the optimiser leaves them alone: the passes trained with the old ones.
 TEST(Learner, NormalizeObsTakesTheBatchStatisticsAfterItsPasses) {

@@ -61,7 +61,8 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
       "learner_delay_ms", "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
       "normalize_advantages", "advantage_max_gain", "center_advantages", "normalize_returns",
       "gamma", "rho_bar", "c_bar", "lambda", "baseline_cost", "entropy_cost",
-      "entropy_per_advantage", "entropy_max_std", "reward_scale", "optimizer", "lr",
+      "entropy_per_advantage", "entropy_max_std", "reward_scale", "value_warmup_frames",
+      "optimizer", "lr",
       "rmsprop_alpha", "rmsprop_eps", "momentum", "adam_beta1", "adam_beta2", "adam_eps",
       "grad_clip", "grad_clip_ratio", "target_kl", "max_kl",
       "lr_decay"};

@@ -293,5 +293,31 @@ TEST(Loss, EntropyWeightFollowsTheAdvantageStd) {
   EXPECT_TRUE(torch::allclose(both, unit * (0.01 + 0.5 * std_a), 1e-5, 1e-7));
 }
 
+// The learner's value warm-up (--value-warmup-frames) sets policy_cost to 0: no gradient
+// reaches the logits (policy term and entropy bonus both off), the value's is unchanged.
+TEST(Loss, ZeroPolicyCostLeavesOnlyTheValueLoss) {
+  EpisodeEndFixture f;
+  LossConfig config;
+  config.entropy_cost = 0.01;
+  auto grads = [&](double policy_cost) {
+    config.policy_cost = policy_cost;
+    auto logits = torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
+                      .reshape({2, 3, 2})
+                      .requires_grad_(true);
+    auto values = f.values.clone().requires_grad_(true);
+    const auto out = ImpalaLoss(logits, values, f.bootstrap, f.batch, config);
+    out.total.backward();
+    if (policy_cost == 0.0) {
+      EXPECT_EQ(out.entropy_weight, 0.0);
+    }
+    return std::make_pair(logits.grad(), values.grad());
+  };
+  const auto [policy_on, value_on] = grads(1.0);
+  const auto [policy_off, value_off] = grads(0.0);
+  ASSERT_GT(policy_on.abs().max().item<double>(), 1e-3);
+  EXPECT_EQ(policy_off.abs().max().item<double>(), 0.0);
+  EXPECT_TRUE(torch::allclose(value_on, value_off));
+}
+
 }  // namespace
 }  // namespace colony

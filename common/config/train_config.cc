@@ -172,6 +172,10 @@ const std::vector<Setting>& Settings() {
            "the others"),
       Real("reward-scale", "reward_scale", FIELD(loss.reward_scale), 0.0, kInf,
            "multiplies rewards in the loss"),
+      Int("value-warmup-frames", "value_warmup_frames", FIELD(loss.value_warmup_frames), 0,
+          kMaxInt,
+          "for the first N frames only the value function learns (no policy term, no entropy "
+          "bonus); 0 = off"),
       Choice("optimizer", "optimizer", FIELD(optimizer.kind), {"adam", "rmsprop"}, "optimiser"),
       Real("lr", "lr", FIELD(optimizer.learning_rate), 0.0, 1.0, "initial learning rate"),
       Real("rmsprop-alpha", "rmsprop_alpha", FIELD(optimizer.rmsprop_alpha), 0.0, 1.0,

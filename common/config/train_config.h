@@ -80,6 +80,13 @@ struct LossConfig {
   // picks it per model (WithModelDefaults); 1 for a LossConfig used on its own.
   double entropy_max_std = 1.0;
   double reward_scale = 1.0;  // rewards are multiplied by this in the loss (not in the metrics)
+  // For the first this many frames only the value function learns: the policy term and the
+  // entropy bonus are off, so the first updates, while the value head still outputs ~0 and
+  // every advantage shares the targets' sign, do not push every sampled action the same way.
+  // 0 = off. (Acrobot-v1's MLP: docs/learning.md, "The MLP on a sparse task".)
+  std::int64_t value_warmup_frames = 0;
+  // The policy term's weight; the learner sets it to 0 during value_warmup_frames.
+  double policy_cost = 1.0;
   VTraceConfig vtrace;
 };
 
