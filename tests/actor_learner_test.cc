@@ -187,14 +187,8 @@ TEST(Learner, ValueWarmupHoldsThePolicyHeadUntilItsFrames) {
   config.epochs = 1;
   config.loss.value_warmup_frames = 128;
   Learner learner(policy, config, /*collective=*/nullptr);
-  auto head = [&] {
-    for (const auto& item : policy->named_parameters()) {
-      if (item.key() == "policy_head.weight") return item.value().detach().clone();
-    }
-    return torch::Tensor();
-  };
+  auto head = [&] { return policy->named_parameters()["policy_head.weight"].detach().clone(); };
   const torch::Tensor before = head();
-  ASSERT_TRUE(before.defined());
   const torch::Tensor all_before = policy->flat_parameters().clone();
   EXPECT_EQ(learner.Update(batch, /*frames=*/64).entropy_weight, 0.0);
   EXPECT_TRUE(torch::equal(head(), before));

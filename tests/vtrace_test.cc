@@ -111,6 +111,10 @@ struct EpisodeEndFixture {
   LossBatch batch;
   torch::Tensor values = torch::tensor({{1.0f, 1.0f, 1.0f}, {5.0f, 5.0f, 5.0f}});
   torch::Tensor bootstrap = torch::tensor({2.0f, 2.0f, 2.0f});
+  // Non-uniform logits [2, 3, 2] (the entropy's gradient is 0 at the uniform policy).
+  torch::Tensor logits =
+      torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
+          .reshape({2, 3, 2});
   EpisodeEndFixture() {
     batch.actions = torch::zeros({2, 3}, torch::kLong);
     batch.behaviour_logits = torch::zeros({2, 3, 2});
@@ -234,11 +238,9 @@ TEST(Loss, CenteredAdvantagesDropTheBatchMean) {
   config.baseline_cost = 0.0;
   config.entropy_cost = 0.0;
   config.entropy_per_advantage = 0.0;
-  const auto start = torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
-                         .reshape({2, 3, 2});
   auto policy_grad = [&](bool center, double* mean_a) {
     config.center_advantages = center;
-    auto logits = start.clone().requires_grad_(true);
+    auto logits = f.logits.clone().requires_grad_(true);
     const auto out = ImpalaLoss(logits, f.values, f.bootstrap, f.batch, config);
     out.total.backward();
     *mean_a = out.advantage_mean;
@@ -250,7 +252,7 @@ TEST(Loss, CenteredAdvantagesDropTheBatchMean) {
   EXPECT_DOUBLE_EQ(mean_plain, mean_centered);  // reported before centring, as documented
   ASSERT_GT(std::abs(mean_plain), 0.1);         // the fixture's advantages have a mean to drop
   // d/dlogits of mean(-log pi(a)) over the 6 samples, times the mean advantage.
-  auto logits = start.clone().requires_grad_(true);
+  auto logits = f.logits.clone().requires_grad_(true);
   const auto log_pi = torch::log_softmax(logits, -1).gather(-1, f.batch.actions.unsqueeze(-1));
   (-log_pi.mean()).backward();
   EXPECT_TRUE(torch::allclose(plain - centered, logits.grad() * mean_plain, 1e-5, 1e-6));
@@ -271,10 +273,7 @@ TEST(Loss, EntropyWeightFollowsTheAdvantageStd) {
   auto grad = [&](double cost, double per_advantage, double* weight, double* std_a) {
     config.entropy_cost = cost;
     config.entropy_per_advantage = per_advantage;
-    // Non-uniform logits: the entropy's gradient is 0 at the uniform policy.
-    auto logits = torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
-                      .reshape({2, 3, 2})
-                      .requires_grad_(true);
+    auto logits = f.logits.clone().requires_grad_(true);
     const auto out = ImpalaLoss(logits, f.values, f.bootstrap, f.batch, config);
     out.total.backward();
     *weight = out.entropy_weight;
@@ -301,9 +300,7 @@ TEST(Loss, ZeroPolicyCostLeavesOnlyTheValueLoss) {
   config.entropy_cost = 0.01;
   auto grads = [&](double policy_cost) {
     config.policy_cost = policy_cost;
-    auto logits = torch::tensor({0.3, -0.2, 0.1, 0.4, -0.5, 0.0, 0.2, 0.1, -0.3, 0.6, 0.0, -0.1})
-                      .reshape({2, 3, 2})
-                      .requires_grad_(true);
+    auto logits = f.logits.clone().requires_grad_(true);
     auto values = f.values.clone().requires_grad_(true);
     const auto out = ImpalaLoss(logits, values, f.bootstrap, f.batch, config);
     out.total.backward();
