@@ -160,7 +160,13 @@ double Learner::UpdateKl(const Trajectory& batch, const torch::Tensor& logits_be
   {
     torch::NoGradGuard no_grad;
     const UnrollOutput out = policy_->Unroll(batch.obs, batch.first, batch.initial_memory);
-    kl = dist_.Kl(logits_before, out.logits.slice(0, 0, batch.steps())).mean().reshape({1});
+    // In double: a small step's KL is a difference of nearly equal log-probabilities, which in
+    // float rounds to 0 or below (and a --target-kl brake would read it as no move at all).
+    kl = dist_.Kl(logits_before.to(torch::kDouble),
+                  out.logits.slice(0, 0, batch.steps()).to(torch::kDouble))
+             .mean()
+             .to(torch::kFloat)
+             .reshape({1});
   }
   AverageOverLearners(kl);
   return kl.item<double>();
