@@ -26,7 +26,7 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
               static_cast<std::uint64_t>(config.seed), /*rank=*/0, policy,
               {.rank = -1, .max_consecutive_errors = config.max_env_errors});
   Learner learner(policy, config, /*collective=*/nullptr);
-  const CheckpointCounters resumed = TrainingRun::Resume(config, *policy, learner.optimizer());
+  const CheckpointCounters resumed = TrainingRun::Resume(config, learner);
   char banner[512];
   std::snprintf(banner, sizeof(banner),
                 "colony train --serial: %s, %s policy with %lld parameters, E=%lld T=%lld "
@@ -36,8 +36,7 @@ SerialResult RunSerialTraining(const TrainConfig& config) {
                 static_cast<long long>(config.envs_per_actor),
                 static_cast<long long>(config.unroll), static_cast<long long>(config.batch),
                 static_cast<long long>(config.total_frames), config.run_dir.c_str());
-  TrainingRun run(config, *policy, learner.optimizer(), /*lead=*/true, /*learners=*/1, banner,
-                  resumed);
+  TrainingRun run(config, learner, /*lead=*/true, /*learners=*/1, banner, resumed);
 
   BatchAssembler assembler(config.batch);
   double rollout_seconds = 0;  // charged to the next update as its wait for data

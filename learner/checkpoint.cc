@@ -45,11 +45,13 @@ struct Payload {
   std::uint64_t weights_checksum = 0;
   std::string optimizer;  // torch::serialize::OutputArchive bytes
   std::string rng;        // the CPU generator's state tensor, as bytes
+  std::uint32_t format = kCheckpointFormatVersion;  // from the header; not itself archived
 
   template <class Archive>
   void serialize(Archive& ar) {
     ar(counters.frames, counters.learner_steps, counters.version, counters.config_json,
        weights_checksum, optimizer, rng);
+    if (format >= 2) ar(counters.return_mean_square);
   }
 };
 
@@ -73,9 +75,9 @@ Payload ReadPayload(const std::string& dir) {
   std::memcpy(&format, bytes.data() + 8, sizeof(format));
   std::memcpy(&size, bytes.data() + 16, sizeof(size));
   std::memcpy(&checksum, bytes.data() + 24, sizeof(checksum));
-  if (format != kCheckpointFormatVersion) {
-    throw CheckpointError(path + ": format version " + std::to_string(format) + ", expected " +
-                          std::to_string(kCheckpointFormatVersion));
+  if (format < 1 || format > kCheckpointFormatVersion) {
+    throw CheckpointError(path + ": format version " + std::to_string(format) +
+                          ", expected 1 to " + std::to_string(kCheckpointFormatVersion));
   }
   if (bytes.size() - kHeaderBytes != size) {
     throw CheckpointError(path + ": truncated or padded: header says " + std::to_string(size) +
@@ -86,6 +88,7 @@ Payload ReadPayload(const std::string& dir) {
     throw CheckpointError(path + ": checksum mismatch (the file is corrupted)");
   }
   Payload payload;
+  payload.format = format;
   try {
     std::istringstream in(payload_bytes);
     cereal::BinaryInputArchive archive(in);

@@ -7,13 +7,14 @@
 //                        payload, then the payload: a Cereal binary archive of frames,
 //                        learner_steps, version, the effective TrainConfig JSON, the FNV-1a of
 //                        weights.safetensors, the optimiser state (torch::serialize archive)
-//                        and the CPU RNG state.
+//                        the CPU RNG state and (format 2) the learner's return statistic.
 // In: the learner's Policy and Optimizer and the run's counters. Out: a checkpoint directory,
 // written into ckpt-...tmp.PID and renamed into place (a reader sees a whole checkpoint or
 // none), and on load the same Policy, Optimizer, counters and RNG state.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,9 +35,13 @@ struct CheckpointCounters {
   std::int64_t learner_steps = 0;
   std::int64_t version = 0;   // the policy's weights version
   std::string config_json;    // TrainConfig::ToJson() of the run that wrote it
+  // --normalize-returns' running mean square of the value targets (Learner), which the value
+  // head's outputs are scaled by; NaN before the first update and in format-1 checkpoints.
+  double return_mean_square = std::numeric_limits<double>::quiet_NaN();
 };
 
-inline constexpr std::uint32_t kCheckpointFormatVersion = 1;
+// 2 added return_mean_square at the end of the payload; format-1 checkpoints are still read.
+inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
 
 // RUN_DIR/checkpoints/ckpt-000000012345 for 12345 frames.
 std::string CheckpointPath(const std::string& run_dir, std::int64_t frames);

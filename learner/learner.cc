@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "learner/loss.h"
 
@@ -50,6 +52,8 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
   const TrainConfig resolved = WithModelDefaults(config);
   loss_config_ = resolved.loss;
   epochs_ = resolved.epochs;
+  popart_ = loss_config_.popart && loss_config_.normalize_returns;
+  if (popart_) ValueHead();  // throws now, not at the first update, if the model has none
 }
 
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
@@ -85,6 +89,7 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
     }
     if (optimizer_config.target_kl > 0) AdaptLearningRate(stats.update_kl);
   }
+  if (popart_) PreserveValueOutputs(return_rms);
   // After the passes: they train the function the actors acted with (up to policy lag).
   if (policy_->config().normalize_obs) UpdateObsStats(batch);
   policy_->set_version(policy_->version() + 1);
@@ -181,6 +186,28 @@ void Learner::AdaptLearningRate(double measured) {
     scale = std::min(scale * kLearningRateStep, 1.0);
   }
   optimizer_.set_learning_rate_scale(scale);
+}
+
+void Learner::PreserveValueOutputs(double used_rms) {
+  if (!std::isfinite(return_mean_square_)) return;
+  const double next_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& parameter : ValueHead()) parameter.mul_(used_rms / next_rms);
+}
+
+std::vector<torch::Tensor> Learner::ValueHead() {
+  // Looked up each time: the parameters are views into the flat buffer, re-bound when it is.
+  const auto parameters = policy_->named_parameters();
+  std::vector<torch::Tensor> head;
+  for (const char* name : {"value_head.weight", "value_head.bias"}) {
+    const torch::Tensor* found = parameters.find(name);
+    if (found == nullptr) {
+      throw std::invalid_argument(std::string("--popart: the model has no parameter ") + name +
+                                  " to rescale");
+    }
+    head.push_back(*found);
+  }
+  return head;
 }
 
 void Learner::UpdateObsStats(const Trajectory& batch) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "common/config/train_config.h"
 #include "common/model/action_dist.h"
@@ -70,6 +71,10 @@ class Learner {
 
   Policy& policy() { return *policy_; }
   Optimizer& optimizer() { return optimizer_; }
+  // --normalize-returns' statistic (checkpoints carry it, so that a resumed run divides its
+  // rewards by the scale its value head learned in); NaN before the first update.
+  double return_mean_square() const { return return_mean_square_; }
+  void set_return_mean_square(double value) { return_mean_square_ = value; }
 
  private:
   // One optimiser step on `batch` (unroll, loss, backward, all-reduce, step), with rewards
@@ -86,6 +91,12 @@ class Learner {
   // --normalize-obs: the policy's observation statistics take in this batch's (averaged over
   // learners, so every learner's weights stay identical).
   void UpdateObsStats(const Trajectory& batch);
+  // --popart: multiplies the value head by `used_rms` (the RMS the update's rewards were divided
+  // by) over the RMS the next update will use, so the values keep their reward-unit outputs.
+  void PreserveValueOutputs(double used_rms);
+  // The value head's weight and bias (views into the policy's flat buffer); throws
+  // std::invalid_argument if the model has none.
+  std::vector<torch::Tensor> ValueHead();
   // `values` (float, contiguous, on the model's device) averaged element-wise over the learners,
   // in place; untouched with one learner.
   void AverageOverLearners(torch::Tensor& values);
@@ -96,6 +107,7 @@ class Learner {
   std::int64_t epochs_;
   Collective* collective_;
   Optimizer optimizer_;
+  bool popart_ = false;  // --popart with --normalize-returns
   // Running mean of v_s^2 in reward units (before normalisation); NaN before the first update.
   double return_mean_square_;
 };

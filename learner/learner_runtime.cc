@@ -182,7 +182,7 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   // weights and optimiser states start identical, as after the broadcast above.
   CheckpointCounters resumed;
   try {
-    resumed = TrainingRun::Resume(config, *policy, learner.optimizer());
+    resumed = TrainingRun::Resume(config, learner);
   } catch (const CheckpointError& error) {
     FailAndAbort("Colony", "resume", error.what(), __FILE__, __LINE__);
   }
@@ -203,8 +203,8 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
   Receiver receiver(layout, geometry, capacity, timeout);
   receiver.PublishWeights(policy->flat_parameters().to(torch::kCPU).clone(), policy->version());
 
-  TrainingRun run(config, *policy, learner.optimizer(), lead, learners,
-                  Banner(config, layout, cuda, *policy), resumed);
+  TrainingRun run(config, learner, lead, learners, Banner(config, layout, cuda, *policy),
+                  resumed);
   const Reducer reducer{AllReduceDoubles(learner_comm, MPI_SUM, timeout, "report sums"),
                         AllReduceDoubles(learner_comm, MPI_MIN, timeout, "report minima"),
                         AllReduceDoubles(learner_comm, MPI_MAX, timeout, "report maxima")};

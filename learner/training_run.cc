@@ -46,12 +46,10 @@ ModelConfig ResolveModelConfig(const TrainConfig& config) {
   return model;
 }
 
-TrainingRun::TrainingRun(const TrainConfig& config, Policy& policy, Optimizer& optimizer,
-                         bool lead, int learners, const std::string& banner,
-                         const CheckpointCounters& resumed)
-    : config_(WithModel(config, policy.config())),
-      policy_(policy),
-      optimizer_(optimizer),
+TrainingRun::TrainingRun(const TrainConfig& config, Learner& learner, bool lead, int learners,
+                         const std::string& banner, const CheckpointCounters& resumed)
+    : config_(WithModel(config, learner.policy().config())),
+      learner_(learner),
       lead_(lead),
       learners_(learners),
       frames_(resumed.frames),
@@ -69,17 +67,19 @@ TrainingRun::TrainingRun(const TrainConfig& config, Policy& policy, Optimizer& o
                 config_.resume.c_str(), static_cast<long long>(resumed.frames),
                 static_cast<long long>(resumed.learner_steps),
                 static_cast<long long>(resumed.version),
-                optimizer.LearningRateAt(resumed.frames));
+                learner.optimizer().LearningRateAt(resumed.frames));
   }
   std::fflush(stdout);
 }
 
 TrainingRun::~TrainingRun() = default;
 
-CheckpointCounters TrainingRun::Resume(const TrainConfig& config, Policy& policy,
-                                       Optimizer& optimizer) {
+CheckpointCounters TrainingRun::Resume(const TrainConfig& config, Learner& learner) {
   if (config.resume.empty()) return {};
-  return LoadCheckpoint(config.resume, policy, optimizer);
+  const CheckpointCounters counters =
+      LoadCheckpoint(config.resume, learner.policy(), learner.optimizer());
+  learner.set_return_mean_square(counters.return_mean_square);
+  return counters;
 }
 
 void TrainingRun::RecordUpdate(const torch::Tensor& policy_lag, const UpdateStats& stats,
@@ -182,15 +182,17 @@ void TrainingRun::Report(bool final, const TrafficCounters* traffic, const Reduc
 std::string TrainingRun::Checkpoint() {
   last_checkpoint_ = Clock::now();
   if (!lead_) return "";
-  return SaveCheckpoint(config_.run_dir, policy_, optimizer_,
-                        {frames_, learner_steps_, policy_.version(), config_.ToJson()},
+  Policy& policy = learner_.policy();
+  return SaveCheckpoint(config_.run_dir, policy, learner_.optimizer(),
+                        {frames_, learner_steps_, policy.version(), config_.ToJson(),
+                         learner_.return_mean_square()},
                         config_.keep_checkpoints);
 }
 
 void TrainingRun::Finish(int stop_signal) {
   if (!lead_) return;
   const std::string saved = Checkpoint();
-  policy_.SaveSafetensors(config_.run_dir + "/final.safetensors");
+  learner_.policy().SaveSafetensors(config_.run_dir + "/final.safetensors");
   if (stop_signal != 0) {
     std::printf("colony train: stopped by signal %d after %lld frames; checkpoint %s\n",
                 stop_signal, static_cast<long long>(frames_), saved.c_str());

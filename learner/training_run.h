@@ -64,16 +64,16 @@ class TrainingRun {
   // `lead` creates RUN_DIR and writes config.json, opens metrics.jsonl and (with
   // --metrics-server) the HTTP endpoint, and prints `banner`. `resumed` holds the counters of
   // the checkpoint the run continues from (zeros for a fresh run).
-  TrainingRun(const TrainConfig& config, Policy& policy, Optimizer& optimizer, bool lead,
-              int learners, const std::string& banner, const CheckpointCounters& resumed);
+  TrainingRun(const TrainConfig& config, Learner& learner, bool lead, int learners,
+              const std::string& banner, const CheckpointCounters& resumed);
   ~TrainingRun();
   TrainingRun(const TrainingRun&) = delete;
   TrainingRun& operator=(const TrainingRun&) = delete;
 
-  // Loads --resume (already resolved to one directory, see train.cc) into `policy` and
-  // `optimizer`; zeros when the run is fresh. Throws CheckpointError naming the file.
-  static CheckpointCounters Resume(const TrainConfig& config, Policy& policy,
-                                   Optimizer& optimizer);
+  // Loads --resume (already resolved to one directory, see train.cc) into the learner's policy,
+  // optimiser and return statistic; zeros when the run is fresh. Throws CheckpointError naming
+  // the file.
+  static CheckpointCounters Resume(const TrainConfig& config, Learner& learner);
 
   // Frames are the run's total over all actors (every learner counts the same).
   void AddFrames(std::int64_t frames) { frames_ += frames; }
@@ -109,8 +109,7 @@ class TrainingRun {
   // The run's settings with the model's shape (observations, actions) resolved from the
   // environment, as config.json and checkpoints record them.
   const TrainConfig config_;
-  Policy& policy_;
-  Optimizer& optimizer_;
+  Learner& learner_;
   const bool lead_;
   const int learners_;
   std::unique_ptr<MetricsWriter> metrics_;  // lead only

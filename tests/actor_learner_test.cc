@@ -16,6 +16,7 @@
 #include "launch/train_serial.h"
 #include "learner/learner.h"
 #include "learner/optimizer.h"
+#include "learner/training_run.h"
 #include "tests/tensor_test_util.h"
 
 namespace colony {
@@ -172,6 +173,75 @@ TEST(Learner, DefaultEpochsAreTheModels) {
   Learner(one, explicit_one, /*collective=*/nullptr).Update(batch, /*frames=*/64);
   EXPECT_TRUE(torch::allclose(policy->flat_parameters(), four->flat_parameters(), 1e-6, 1e-7));
   EXPECT_FALSE(torch::allclose(policy->flat_parameters(), one->flat_parameters(), 1e-6, 1e-7));
+}
+
+// --popart: with the learning rate at 0 an update changes nothing but the value head's scale,
+// so the values times the return scale the next update will use stay what they were in reward
+// units (the first update used scale 1); without it the head keeps its normalised outputs.
+TEST(Learner, PopartKeepsTheValuesInRewardUnits) {
+  torch::manual_seed(5);
+  auto policy = PolicyFor("CartPole-v1", "mlp");
+  Actor actor("CartPole-v1", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  auto values = [&] {
+    torch::NoGradGuard no_grad;
+    return policy->Unroll(batch.obs, batch.first, batch.initial_memory).values.clone();
+  };
+  TrainConfig config;
+  config.model.kind = "mlp";
+  config.optimizer.learning_rate = 0.0;
+  for (const bool popart : {false, true}) {
+    SCOPED_TRACE(popart ? "--popart" : "--no-popart");
+    config.loss.popart = popart;
+    Learner learner(policy, config, /*collective=*/nullptr);
+    const torch::Tensor before = values();
+    learner.Update(batch, /*frames=*/64);
+    const double scale = std::sqrt(learner.return_mean_square());
+    ASSERT_GT(scale, 2.0) << "CartPole's returns: the scale must move for the test to mean much";
+    const torch::Tensor after = values();
+    if (popart) {
+      EXPECT_TRUE(torch::allclose(after * scale, before, 1e-5, 1e-6));
+      // Another batch moves the statistic a little (the same batch would not: its targets in
+      // reward units are what they were), and again the values follow.
+      learner.Update(actor.Rollout(16), /*frames=*/128);
+      const double next = std::sqrt(learner.return_mean_square());
+      EXPECT_NE(next, scale);
+      EXPECT_TRUE(torch::allclose(values() * next, after * scale, 1e-5, 1e-6));
+    } else {
+      EXPECT_TRUE(torch::equal(after, before));
+    }
+  }
+}
+
+// A checkpoint carries --normalize-returns' statistic: a learner resumed from it takes the same
+// next step as the one that wrote it. (Before checkpoint format 2 a resumed learner divided its
+// first batch's rewards by 1, a jolt to a value head trained at another scale.)
+TEST(Learner, ResumedLearnerKeepsTheReturnScale) {
+  torch::manual_seed(5);
+  auto policy = PolicyFor("CartPole-v1", "mlp");
+  Actor actor("CartPole-v1", 4, 1, 0, policy);
+  const Trajectory batch = actor.Rollout(16);
+  TrainConfig config;
+  config.env = "CartPole-v1";
+  config.model.kind = "mlp";
+  config.run_dir = TempPath("colony_resume_return_scale");
+  RemoveTree(config.run_dir);
+  Learner learner(policy, config, /*collective=*/nullptr);
+  for (int update = 1; update <= 3; ++update) learner.Update(batch, /*frames=*/64 * update);
+  ASSERT_GT(learner.return_mean_square(), 4.0) << "the scale must differ from 1 to matter";
+  TrainConfig resume = config;
+  {
+    TrainingRun run(config, learner, /*lead=*/true, /*learners=*/1, "test run", {});
+    resume.resume = run.Checkpoint();
+  }
+  auto twin = PolicyFor("CartPole-v1", "mlp");
+  Learner resumed(twin, resume, /*collective=*/nullptr);
+  TrainingRun::Resume(resume, resumed);
+  EXPECT_EQ(resumed.return_mean_square(), learner.return_mean_square());
+  learner.Update(batch, /*frames=*/256);
+  resumed.Update(batch, /*frames=*/256);
+  EXPECT_TRUE(torch::equal(twin->flat_parameters(), policy->flat_parameters()));
+  RemoveTree(config.run_dir);
 }
 
 // --value-warmup-frames N: an update at fewer than N frames trains the value function alone,

@@ -3,6 +3,7 @@
 //     fresh policy and optimiser, and a step after the load matches a step without the break;
 //   * a truncated or corrupted state.bin, a missing or corrupted weights file and a model of
 //     another shape each give a CheckpointError naming the file, and change nothing;
+//   * a format-1 state.bin (no return statistic) is still read, a newer format is refused;
 //   * FindResumeCheckpoint skips a corrupted newest checkpoint and returns the previous one;
 //   * only the newest --keep-checkpoints survive.
 #include "learner/checkpoint.h"
@@ -10,10 +11,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <string>
 
 #include "common/base/files.h"
+#include "common/base/hash.h"
 #include "common/config/train_config.h"
 #include "common/model/policy.h"
 #include "learner/optimizer.h"
@@ -75,7 +79,7 @@ void WriteFile(const std::string& path, const std::string& bytes) {
 
 CheckpointCounters Counters(std::int64_t frames) {
   TrainConfig config;
-  return {frames, frames / 100, frames / 100, config.ToJson()};
+  return {frames, frames / 100, frames / 100, config.ToJson(), /*return_mean_square=*/2.25};
 }
 
 // Runs `load` and expects a CheckpointError whose message contains `file` and `reason`.
@@ -105,6 +109,7 @@ TEST(Checkpoint, RoundTripRestoresEverything) {
   EXPECT_EQ(counters.frames, 12345);
   EXPECT_EQ(counters.learner_steps, 123);
   EXPECT_EQ(counters.config_json, TrainConfig().ToJson());
+  EXPECT_EQ(counters.return_mean_square, 2.25);
   EXPECT_EQ(b.policy->version(), 123);
   EXPECT_TRUE(torch::equal(a.policy->flat_parameters(), b.policy->flat_parameters()));
   EXPECT_TRUE(torch::equal(torch::rand({4}), draw_after_save));
@@ -120,6 +125,36 @@ TEST(Checkpoint, RoundTripRestoresEverything) {
     t->optimizer->Step(/*frames=*/12345);
   }
   EXPECT_TRUE(torch::equal(a.policy->flat_parameters(), b.policy->flat_parameters()));
+}
+
+// Format 1 (before the return statistic was added at the payload's end) is still read: the
+// statistic comes back as NaN (a fresh one), everything else as saved. A format from the future
+// is refused by name.
+TEST(Checkpoint, FormatOneIsStillRead) {
+  const std::string run = FreshRunDir("format1");
+  Trained a = MakeTrained(SmallModel(), 2);
+  const std::string dir = SaveCheckpoint(run, *a.policy, *a.optimizer, Counters(500), 3);
+  const std::string state = dir + "/state.bin";
+  const std::string bytes = ReadFile(state);
+  auto rewrite = [&](std::uint32_t format, std::size_t drop) {
+    const std::string payload = bytes.substr(32, bytes.size() - 32 - drop);
+    std::string header = bytes.substr(0, 32);
+    const std::uint64_t size = payload.size();
+    const std::uint64_t checksum = Fnv1a(payload);
+    std::memcpy(header.data() + 8, &format, sizeof(format));
+    std::memcpy(header.data() + 16, &size, sizeof(size));
+    std::memcpy(header.data() + 24, &checksum, sizeof(checksum));
+    WriteFile(state, header + payload);
+  };
+  rewrite(/*format=*/1, /*drop=*/sizeof(double));  // the double is the payload's last 8 bytes
+  Trained b = MakeTrained(SmallModel(), 0);
+  const CheckpointCounters counters = LoadCheckpoint(dir, *b.policy, *b.optimizer);
+  EXPECT_EQ(counters.frames, 500);
+  EXPECT_TRUE(std::isnan(counters.return_mean_square));
+  EXPECT_TRUE(torch::equal(a.policy->flat_parameters(), b.policy->flat_parameters()));
+  rewrite(/*format=*/kCheckpointFormatVersion + 1, /*drop=*/0);
+  ExpectCheckpointError([&] { LoadCheckpoint(dir, *b.policy, *b.optimizer); }, state,
+                        "format version 3, expected 1 to 2");
 }
 
 TEST(Checkpoint, DamagedFilesNameTheFileAndChangeNothing) {

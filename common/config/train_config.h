@@ -62,6 +62,11 @@ struct LossConfig {
   // learners), so values, the value loss and the advantages are O(1) for rewards of any scale:
   // CartPole's returns of ~100 and RepeatPrevious's steps of +-1/48 alike.
   bool normalize_returns = true;
+  // With normalize_returns: when the running RMS moves from s to s', the value head's weight and
+  // bias are multiplied by s / s', so its outputs in reward units do not change (PopArt's
+  // "preserving outputs", Hessel et al. 2019, for a scale without a shift). Without it every
+  // rise of the returns leaves the values wrong by the ratio until the head catches up.
+  bool popart = false;
   double gamma = 0.99;
   // IMPALA's 0.5: with normalised returns the value loss no longer dominates the gradient.
   double baseline_cost = 0.5;
