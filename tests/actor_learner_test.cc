@@ -46,6 +46,21 @@ std::shared_ptr<Policy> TwinOf(const std::shared_ptr<Policy>& policy, const std:
   return twin;
 }
 
+// The arrangement several learner tests share: torch seeded with 5, an MLP for CartPole-v1, one
+// batch of 16 steps from 4 environments acted on by it, and a config for that model.
+struct CartPoleMlp {
+  CartPoleMlp()
+      : policy((torch::manual_seed(5), PolicyFor("CartPole-v1", "mlp"))),
+        actor("CartPole-v1", 4, 1, 0, policy),
+        batch(actor.Rollout(16)) {
+    config.model.kind = "mlp";
+  }
+  std::shared_ptr<Policy> policy;
+  Actor actor;
+  const Trajectory batch;
+  TrainConfig config;
+};
+
 TEST(Actor, RolloutFlagsObservationsAndVersionsAgree) {
   torch::manual_seed(3);
   auto policy = PolicyFor("CartPole-v1", "gtrxl");
@@ -179,16 +194,12 @@ TEST(Learner, DefaultEpochsAreTheModels) {
 // so the values times the return scale the next update will use stay what they were in reward
 // units (the first update used scale 1); without it the head keeps its normalised outputs.
 TEST(Learner, PopartKeepsTheValuesInRewardUnits) {
-  torch::manual_seed(5);
-  auto policy = PolicyFor("CartPole-v1", "mlp");
-  Actor actor("CartPole-v1", 4, 1, 0, policy);
-  const Trajectory batch = actor.Rollout(16);
+  CartPoleMlp arranged;
+  auto& [policy, actor, batch, config] = arranged;
   auto values = [&] {
     torch::NoGradGuard no_grad;
     return policy->Unroll(batch.obs, batch.first, batch.initial_memory).values.clone();
   };
-  TrainConfig config;
-  config.model.kind = "mlp";
   config.optimizer.learning_rate = 0.0;
   for (const bool popart : {false, true}) {
     SCOPED_TRACE(popart ? "--popart" : "--no-popart");
@@ -217,13 +228,9 @@ TEST(Learner, PopartKeepsTheValuesInRewardUnits) {
 // next step as the one that wrote it. (Before checkpoint format 2 a resumed learner divided its
 // first batch's rewards by 1, a jolt to a value head trained at another scale.)
 TEST(Learner, ResumedLearnerKeepsTheReturnScale) {
-  torch::manual_seed(5);
-  auto policy = PolicyFor("CartPole-v1", "mlp");
-  Actor actor("CartPole-v1", 4, 1, 0, policy);
-  const Trajectory batch = actor.Rollout(16);
-  TrainConfig config;
+  CartPoleMlp arranged;
+  auto& [policy, actor, batch, config] = arranged;
   config.env = "CartPole-v1";
-  config.model.kind = "mlp";
   config.run_dir = TempPath("colony_resume_return_scale");
   RemoveTree(config.run_dir);
   Learner learner(policy, config, /*collective=*/nullptr);
@@ -248,12 +255,8 @@ TEST(Learner, ResumedLearnerKeepsTheReturnScale) {
 // so the policy's head (its own weights; the trunk is shared) is untouched; from N frames on
 // it learns again.
 TEST(Learner, ValueWarmupHoldsThePolicyHeadUntilItsFrames) {
-  torch::manual_seed(5);
-  auto policy = PolicyFor("CartPole-v1", "mlp");
-  Actor actor("CartPole-v1", 4, 1, 0, policy);
-  const Trajectory batch = actor.Rollout(16);
-  TrainConfig config;
-  config.model.kind = "mlp";
+  CartPoleMlp arranged;
+  auto& [policy, actor, batch, config] = arranged;
   config.epochs = 1;
   config.loss.value_warmup_frames = 128;
   Learner learner(policy, config, /*collective=*/nullptr);
