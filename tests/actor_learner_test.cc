@@ -378,6 +378,7 @@ TEST(Learner, MaxKlShrinksAStepThatMovedThePolicyTooFar) {
   config.model.kind = "mlp";
   config.epochs = 1;
   config.optimizer.learning_rate = 0.01;
+  config.loss.popart = false;  // the optimiser's step alone: no value-head rescale after it
   const UpdateStats unbounded = Learner(plain, config, /*collective=*/nullptr).Update(batch, 64);
   EXPECT_TRUE(std::isnan(unbounded.update_kl));
   EXPECT_EQ(unbounded.step_fraction, 1.0);
