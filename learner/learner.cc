@@ -60,8 +60,7 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   LossConfig config = loss_config_;
   if (frames < config.value_warmup_frames) config.policy_cost = 0.0;  // the value learns alone
   double return_rms = 1.0;
-  const bool had_return_stats = std::isfinite(return_mean_square_);
-  if (config.normalize_returns && had_return_stats) {
+  if (config.normalize_returns && std::isfinite(return_mean_square_)) {
     return_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
     config.reward_scale /= return_rms;
   }
@@ -90,9 +89,7 @@ UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
     }
     if (optimizer_config.target_kl > 0) AdaptLearningRate(stats.update_kl);
   }
-  // The first batch sets the statistic rather than moving it: the head's outputs were not yet
-  // learned in any units (rescaling them would only amplify its initial weights).
-  if (popart_ && had_return_stats) PreserveValueOutputs(return_rms);
+  if (popart_) PreserveValueOutputs(return_rms);
   // After the passes: they train the function the actors acted with (up to policy lag).
   if (policy_->config().normalize_obs) UpdateObsStats(batch);
   policy_->set_version(policy_->version() + 1);
