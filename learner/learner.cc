@@ -59,11 +59,8 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   LossConfig config = loss_config_;
   if (frames < config.value_warmup_frames) config.policy_cost = 0.0;  // the value learns alone
-  double return_rms = 1.0;
-  if (config.normalize_returns && std::isfinite(return_mean_square_)) {
-    return_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
-    config.reward_scale /= return_rms;
-  }
+  const double return_rms = config.normalize_returns ? ReturnRms() : 1.0;
+  config.reward_scale /= return_rms;
   // Every pass uses the same reward scale; the statistic moves once per batch. The numbers
   // reported are the first pass's (its KL and ratios measure the actors' policy lag), the
   // times are all passes'.
@@ -188,11 +185,15 @@ void Learner::AdaptLearningRate(double measured) {
   optimizer_.set_learning_rate_scale(scale);
 }
 
+double Learner::ReturnRms() const {
+  if (!std::isfinite(return_mean_square_)) return 1.0;
+  return std::max(std::sqrt(return_mean_square_), kMinReturnRms);
+}
+
 void Learner::PreserveValueOutputs(double used_rms) {
-  if (!std::isfinite(return_mean_square_)) return;
-  const double next_rms = std::max(std::sqrt(return_mean_square_), kMinReturnRms);
+  const double factor = used_rms / ReturnRms();
   torch::NoGradGuard no_grad;
-  for (torch::Tensor& parameter : ValueHead()) parameter.mul_(used_rms / next_rms);
+  for (torch::Tensor& parameter : ValueHead()) parameter.mul_(factor);
 }
 
 std::vector<torch::Tensor> Learner::ValueHead() {

@@ -91,6 +91,9 @@ class Learner {
   // --normalize-obs: the policy's observation statistics take in this batch's (averaged over
   // learners, so every learner's weights stay identical).
   void UpdateObsStats(const Trajectory& batch);
+  // The RMS rewards are divided by under --normalize-returns: the running statistic's root,
+  // floored; 1 before the first update.
+  double ReturnRms() const;
   // --popart: multiplies the value head by `used_rms` (the RMS the update's rewards were divided
   // by) over the RMS the next update will use, so the values keep their reward-unit outputs.
   void PreserveValueOutputs(double used_rms);
