@@ -16,9 +16,8 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Weight of each new batch in the running mean square of returns once 100 batches are in (the
-// plain average before): a time constant of ~100 updates (~25k frames at T = 32, B = 8), slow
-// enough that values lag their units by little.
+// Weight of each new batch in the running mean square of returns: a time constant of ~100
+// updates (~25k frames at T = 32, B = 8), slow enough that values lag their units by little.
 constexpr double kReturnStatsRate = 0.01;
 // Below this RMS the returns are taken as this: rewards are never multiplied by more than 100.
 constexpr double kMinReturnRms = 0.01;
@@ -118,15 +117,10 @@ UpdateStats Learner::Pass(const Trajectory& batch, std::int64_t frames, const Lo
     torch::Tensor averaged = torch::full({1}, unscaled, values.detach().options());
     AverageOverLearners(averaged);
     const double mean_square = averaged.item<double>();
-    // The plain average of the batches so far until there are 1 / kReturnStatsRate of them
-    // (counted by the policy's version, which a resumed run restores), then the exponential one.
-    // Without it the first batch alone set the scale for hundreds of updates: RepeatFirst's
-    // statistic started at ~0.76 and took ~130k frames to reach the returns' ~0.3.
-    const double updates = static_cast<double>(policy_->version() + 1);
-    const double rate = std::max(kReturnStatsRate, 1.0 / updates);
-    return_mean_square_ = std::isfinite(return_mean_square_)
-                              ? return_mean_square_ + rate * (mean_square - return_mean_square_)
-                              : mean_square;
+    return_mean_square_ =
+        std::isfinite(return_mean_square_)
+            ? return_mean_square_ + kReturnStatsRate * (mean_square - return_mean_square_)
+            : mean_square;
   }
 
   clock = std::chrono::steady_clock::now();

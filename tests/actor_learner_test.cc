@@ -224,48 +224,6 @@ TEST(Learner, PopartKeepsTheValuesInRewardUnits) {
   }
 }
 
-// --normalize-returns' statistic is the plain average of the batches' mean square targets until
-// 100 batches are in, then an exponential average that weighs each new batch 0.01 (before, the
-// first batch alone set the scale for hundreds of updates).
-TEST(Learner, ReturnStatisticAveragesTheFirstHundredBatches) {
-  CartPoleMlp arranged;
-  auto& [policy, actor, batch, config] = arranged;
-  config.optimizer.learning_rate = 0.0;
-  {
-    // Values of 0: the targets are the discounted rewards whatever the scale, so each batch's
-    // mean square can be measured on its own, by a learner that sees only it.
-    torch::NoGradGuard no_grad;
-    const auto parameters = policy->named_parameters();
-    for (const char* name : {"value_head.weight", "value_head.bias"}) {
-      ASSERT_NE(parameters.find(name), nullptr) << name;
-      parameters.find(name)->zero_();
-    }
-  }
-  Trajectory larger = batch;
-  larger.rewards = batch.rewards * 4.0;
-  auto alone = [&](const Trajectory& only) {
-    policy->set_version(0);
-    Learner learner(policy, config, /*collective=*/nullptr);
-    learner.Update(only, /*frames=*/64);
-    return learner.return_mean_square();
-  };
-  const double small = alone(batch), large = alone(larger);
-  ASSERT_GT(large, 10.0 * small);
-
-  policy->set_version(0);
-  Learner learner(policy, config, /*collective=*/nullptr);
-  for (int update = 1; update <= 100; ++update) {
-    learner.Update(update % 2 == 1 ? batch : larger, /*frames=*/64 * update);
-    const double expected = (update % 2 == 1)
-                                ? ((update - 1) / 2 * large + (update + 1) / 2 * small) / update
-                                : (small + large) / 2;
-    ASSERT_NEAR(learner.return_mean_square(), expected, 1e-5 * large) << "update " << update;
-  }
-  learner.Update(larger, /*frames=*/64 * 101);
-  const double average = (small + large) / 2;
-  EXPECT_NEAR(learner.return_mean_square(), average + 0.01 * (large - average), 1e-5 * large);
-}
-
 // A checkpoint carries --normalize-returns' statistic: a learner resumed from it takes the same
 // next step as the one that wrote it. (Before checkpoint format 2 a resumed learner divided its
 // first batch's rewards by 1, a jolt to a value head trained at another scale.)
