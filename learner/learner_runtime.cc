@@ -198,8 +198,11 @@ int RunLearnerRole(const TrainConfig& config, const RoleLayout& layout, MPI_Comm
                                     model.num_actions,   memory.layers(),       memory.length(),
                                     memory.width(),      dist.action_dim(),
                                     model.ObsBytes() ? 1 : 0,                   dist.action_range()};
+  // Small on purpose: while the learner is the bottleneck every trajectory waiting here (and
+  // every send in flight) is one more version of policy lag.
   const std::size_t capacity = static_cast<std::size_t>(
-      std::max<std::int64_t>(4, 2 * config.batch / config.envs_per_actor + 2));
+      config.receive_queue > 0 ? config.receive_queue
+                               : (config.batch + config.envs_per_actor - 1) / config.envs_per_actor);
   Receiver receiver(layout, geometry, capacity, timeout);
   receiver.PublishWeights(policy->flat_parameters().to(torch::kCPU).clone(), policy->version());
 

@@ -125,6 +125,8 @@ const std::vector<Setting>& Settings() {
           "drop trajectories acted on by weights this many versions old; 0 keeps all"),
       Int("send-credits", "send_credits", FIELD(send_credits), 1, 64,
           "trajectory sends an actor keeps in flight"),
+      Int("receive-queue", "receive_queue", FIELD(receive_queue), 0, 4096,
+          "trajectories a learner keeps received and ready; 0 = one batch's worth, ceil(B / E)"),
       Int("inject-malformed", "inject_malformed", FIELD(inject_malformed), 0, 1000,
           "testing: actor 0 also sends this many corrupted trajectories"),
       Real("learner-delay-ms", "learner_delay_ms", FIELD(learner_delay_ms), 0.0, 60000.0,

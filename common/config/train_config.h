@@ -157,7 +157,10 @@ struct TrainConfig {
   // consecutive steps; fewer are survived: the episode is cut and the env reset.
   std::int64_t max_env_errors = 100;
   std::int64_t max_policy_lag = 0;  // drop trajectories staler than this many versions; 0 = keep
-  std::int64_t send_credits = 2;    // trajectory sends an actor keeps in flight
+  std::int64_t send_credits = 1;    // trajectory sends an actor keeps in flight
+  // Trajectories a learner keeps received and ready for its next batch; 0 = one batch's worth
+  // (ceil(B / E)). Each one buffered is data acted on by older weights (docs/runtime.md).
+  std::int64_t receive_queue = 0;
   // Fault injection for tests: actor 0 sends this many corrupted trajectories; each learner
   // update sleeps this long (a slow learner, to show back-pressure).
   std::int64_t inject_malformed = 0;
