@@ -270,6 +270,28 @@ TEST(Learner, ValueWarmupHoldsThePolicyHeadUntilItsFrames) {
   EXPECT_FALSE(torch::equal(head(), before));
 }
 
+// --entropy-decay: the bonus's weight (fixed part and per-advantage part) is the undecayed one
+// times the budget left, as the lr: whole at frame 0, a quarter at 3/4 of the budget, 0 at the end.
+TEST(Learner, EntropyDecayScalesTheBonusByTheBudgetLeft) {
+  CartPoleMlp arranged;
+  auto& [policy, actor, batch, config] = arranged;
+  config.epochs = 1;
+  config.total_frames = 1000;
+  config.loss.entropy_cost = 0.002;
+  config.loss.entropy_decay = true;
+  Learner learner(policy, config, /*collective=*/nullptr);
+  const auto expected = [&](const UpdateStats& stats, double left) {
+    return left * (0.002 + config.loss.entropy_per_advantage * stats.advantage_std);
+  };
+  const UpdateStats first = learner.Update(batch, /*frames=*/0);
+  EXPECT_GT(first.entropy_weight, 0.002);
+  EXPECT_NEAR(first.entropy_weight, expected(first, 1.0), 1e-12);
+  const UpdateStats late = learner.Update(batch, /*frames=*/750);
+  EXPECT_NEAR(late.entropy_weight, expected(late, 0.25), 1e-12);
+  EXPECT_EQ(learner.Update(batch, /*frames=*/1000).entropy_weight, 0.0);
+  EXPECT_EQ(learner.Update(batch, /*frames=*/1200).entropy_weight, 0.0) << "past the budget";
+}
+
 // --normalize-obs: after its passes an update takes the batch's observation statistics in (the
 // first batch whole), and the optimiser leaves them alone: the passes trained with the old ones.
 TEST(Learner, NormalizeObsTakesTheBatchStatisticsAfterItsPasses) {

@@ -170,6 +170,8 @@ const std::vector<Setting>& Settings() {
            0.0, kInf,
            "added to --entropy-cost: this times the batch's advantage std (the bonus scales "
            "with the advantages it competes with)"),
+      Bool("entropy-decay", "entropy_decay", FIELD(loss.entropy_decay),
+           "decay both entropy weights linearly to 0 over the budget, as --lr-decay does the lr"),
       Real("entropy-max-std", "entropy_max_std", FIELD(loss.entropy_max_std),
            TrainConfig::kModelDefault, kInf,
            "Box actions: the entropy bonus rewards each dimension's std only up to this (the "

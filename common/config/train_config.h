@@ -79,6 +79,9 @@ struct LossConfig {
   // being learned, ~0.0003 once CartPole's advantages are noise. 0.05: at 0.1 StatelessCartPole
   // stayed too random to reach 475 within 1M under mpirun on 3 seeds of 5 (docs/learning.md).
   double entropy_per_advantage = 0.05;
+  // Both entropy weights times (1 - frames / total_frames), like the learning rate: the bonus
+  // explores early and lets the policy sharpen towards the end of the budget. Off by default.
+  bool entropy_decay = false;
   // Box actions: the bonus rewards each dimension's std only up to this, in the policy's units
   // (the action bounds are +-1); 0 = no cap. Uncapped, the bonus drove HalfCheetah's stds to
   // their bound (~7): clipped bang-bang noise, return -600 (docs/learning.md). `colony train`
