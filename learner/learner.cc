@@ -48,7 +48,6 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
       dist_(policy_->config()),
       collective_(collective),
       optimizer_(policy_->parameters(), config.optimizer, config.total_frames),
-      total_frames_(config.total_frames),
       return_mean_square_(std::nan("")) {
   const TrainConfig resolved = WithModelDefaults(config);
   loss_config_ = resolved.loss;
@@ -60,10 +59,10 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
 UpdateStats Learner::Update(const Trajectory& batch, std::int64_t frames) {
   LossConfig config = loss_config_;
   if (frames < config.value_warmup_frames) config.policy_cost = 0.0;  // the value learns alone
-  if (config.entropy_decay && total_frames_ > 0) {
-    const double left = 1.0 - static_cast<double>(frames) / static_cast<double>(total_frames_);
-    config.entropy_cost *= std::clamp(left, 0.0, 1.0);
-    config.entropy_per_advantage *= std::clamp(left, 0.0, 1.0);
+  if (config.entropy_decay) {
+    const double left = optimizer_.BudgetLeft(frames);
+    config.entropy_cost *= left;
+    config.entropy_per_advantage *= left;
   }
   const double return_rms = config.normalize_returns ? ReturnRms() : 1.0;
   config.reward_scale /= return_rms;

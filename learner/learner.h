@@ -111,7 +111,6 @@ class Learner {
   Collective* collective_;
   Optimizer optimizer_;
   bool popart_ = false;  // --popart with --normalize-returns
-  std::int64_t total_frames_;  // the budget --entropy-decay counts down
   // Running mean of v_s^2 in reward units (before normalisation); NaN before the first update.
   double return_mean_square_;
 };

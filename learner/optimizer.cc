@@ -41,10 +41,15 @@ Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerConfi
 
 Optimizer::~Optimizer() = default;
 
-double Optimizer::LearningRateAt(std::int64_t frames) const {
-  if (!config_.linear_decay || total_frames_ <= 0) return config_.learning_rate;
+double Optimizer::BudgetLeft(std::int64_t frames) const {
+  if (total_frames_ <= 0) return 1.0;
   const double left = 1.0 - static_cast<double>(frames) / static_cast<double>(total_frames_);
-  return config_.learning_rate * std::clamp(left, 0.0, 1.0);
+  return std::clamp(left, 0.0, 1.0);
+}
+
+double Optimizer::LearningRateAt(std::int64_t frames) const {
+  if (!config_.linear_decay) return config_.learning_rate;
+  return config_.learning_rate * BudgetLeft(frames);
 }
 
 Optimizer::StepInfo Optimizer::Step(std::int64_t frames) {

@@ -32,6 +32,9 @@ class Optimizer {
 
   // The learning rate at `frames` consumed.
   double LearningRateAt(std::int64_t frames) const;
+  // 1 - frames / total_frames, within [0, 1]; 1 without a budget. The linear schedules
+  // (--lr-decay, --entropy-decay) multiply by it.
+  double BudgetLeft(std::int64_t frames) const;
 
   struct StepInfo {
     double learning_rate = 0;

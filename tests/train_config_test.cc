@@ -51,8 +51,9 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   EXPECT_EQ(json.substr(json.size() - end.size()), end) << json;
   // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
   // ppo_clip, normalize_advantages, normalize_returns, epochs, entropy_per_advantage and
-  // grad_clip_ratio, later center_advantages, target_kl, max_kl, popart and entropy_decay; issue 13 max_env_errors,
-  // issue 17 entropy_max_std and normalize_obs; older files simply lack them).
+  // grad_clip_ratio, later center_advantages, target_kl, max_kl, popart and entropy_decay;
+  // issue 13 max_env_errors, issue 17 entropy_max_std and normalize_obs; older files simply lack
+  // them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
       "normalize_obs", "envs_per_actor", "unroll", "batch", "epochs", "total_frames", "seed",
@@ -62,7 +63,8 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
       "learner_delay_ms", "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
       "normalize_advantages", "advantage_max_gain", "center_advantages", "normalize_returns",
       "popart", "gamma", "rho_bar", "c_bar", "lambda", "baseline_cost", "entropy_cost",
-      "entropy_per_advantage", "entropy_decay", "entropy_max_std", "reward_scale", "value_warmup_frames",
+      "entropy_per_advantage", "entropy_decay", "entropy_max_std", "reward_scale",
+      "value_warmup_frames",
       "optimizer", "lr",
       "rmsprop_alpha", "rmsprop_eps", "momentum", "adam_beta1", "adam_beta2", "adam_eps",
       "grad_clip", "grad_clip_ratio", "target_kl", "max_kl",
