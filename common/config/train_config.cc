@@ -154,8 +154,8 @@ const std::vector<Setting>& Settings() {
       Bool("normalize-returns", "normalize_returns", FIELD(loss.normalize_returns),
            "divide rewards by a running RMS of the value targets (values are O(1))"),
       Bool("popart", "popart", FIELD(loss.popart),
-           "with --normalize-returns (on by default): rescale the value head when the RMS moves, so its "
-           "outputs in reward units stay the same (PopArt's output preservation)"),
+           "with --normalize-returns (on by default): rescale the value head when the RMS "
+           "moves, so its outputs in reward units stay the same (PopArt's output preservation)"),
       Real("gamma", "gamma", FIELD(loss.gamma), 0.0, 1.0, "discount"),
       Real("rho-bar", "rho_bar", FIELD(loss.vtrace.rho_bar), 0.0, kInf,
            "V-trace importance-weight clip"),
