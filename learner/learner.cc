@@ -42,6 +42,10 @@ double BoundStep(torch::Tensor weights, const torch::Tensor& before, double upda
 
 }  // namespace
 
+bool UsesPopart(const LossConfig& loss, bool continuous_actions) {
+  return loss.popart && loss.normalize_returns && (!continuous_actions || loss.popart_box);
+}
+
 Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
                  Collective* collective)
     : policy_(std::move(policy)),
@@ -52,7 +56,7 @@ Learner::Learner(std::shared_ptr<Policy> policy, const TrainConfig& config,
   const TrainConfig resolved = WithModelDefaults(config);
   loss_config_ = resolved.loss;
   epochs_ = resolved.epochs;
-  popart_ = loss_config_.popart && loss_config_.normalize_returns;
+  popart_ = UsesPopart(loss_config_, dist_.continuous());
   if (popart_) ValueHead();  // throws now, not at the first update, if the model has none
 }
 

@@ -62,6 +62,10 @@ struct UpdateStats {
   double optimizer_s = 0;
 };
 
+// Whether an update rescales the value head (--popart): with --normalize-returns only, and on
+// Box (continuous) action spaces only with --popart-box (measured worse there: Pendulum fell more).
+bool UsesPopart(const LossConfig& loss, bool continuous_actions);
+
 class Learner {
  public:
   // `collective` may be null (one learner); it must outlive the Learner.
@@ -110,7 +114,7 @@ class Learner {
   std::int64_t epochs_;
   Collective* collective_;
   Optimizer optimizer_;
-  bool popart_ = false;  // --popart with --normalize-returns
+  bool popart_ = false;  // UsesPopart(): --popart, on Box actions only with --popart-box
   // Running mean of v_s^2 in reward units (before normalisation); NaN before the first update.
   double return_mean_square_;
 };

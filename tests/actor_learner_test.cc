@@ -190,6 +190,23 @@ TEST(Learner, DefaultEpochsAreTheModels) {
   EXPECT_FALSE(torch::allclose(policy->flat_parameters(), one->flat_parameters(), 1e-6, 1e-7));
 }
 
+// --popart is on by default for discrete action spaces only; Box ones need --popart-box too, and
+// neither applies without --normalize-returns (there is no statistic to follow).
+TEST(Learner, PopartAppliesToDiscreteActionsUnlessBoxIsAsked) {
+  LossConfig loss;
+  EXPECT_TRUE(UsesPopart(loss, /*continuous_actions=*/false));
+  EXPECT_FALSE(UsesPopart(loss, /*continuous_actions=*/true));
+  loss.popart_box = true;
+  EXPECT_TRUE(UsesPopart(loss, /*continuous_actions=*/true));
+  loss.normalize_returns = false;
+  EXPECT_FALSE(UsesPopart(loss, /*continuous_actions=*/false));
+  EXPECT_FALSE(UsesPopart(loss, /*continuous_actions=*/true));
+  loss.normalize_returns = true;
+  loss.popart = false;
+  EXPECT_FALSE(UsesPopart(loss, /*continuous_actions=*/false));
+  EXPECT_FALSE(UsesPopart(loss, /*continuous_actions=*/true));
+}
+
 // --popart: with the learning rate at 0 an update changes nothing but the value head's scale,
 // so the values times the return scale the next update will use stay what they were in reward
 // units (the first update used scale 1); without it the head keeps its normalised outputs.

@@ -51,8 +51,8 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   EXPECT_EQ(json.substr(json.size() - end.size()), end) << json;
   // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
   // ppo_clip, normalize_advantages, normalize_returns, epochs, entropy_per_advantage and
-  // grad_clip_ratio, later center_advantages, target_kl, max_kl, popart and entropy_decay;
-  // issue 13 max_env_errors, issue 17 entropy_max_std and normalize_obs; older files simply lack
+  // grad_clip_ratio, later center_advantages, target_kl, max_kl, popart, entropy_decay and
+  // popart_box; issue 13 max_env_errors, issue 17 entropy_max_std and normalize_obs; older files simply lack
   // them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
@@ -62,7 +62,8 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
       "inject_malformed",
       "learner_delay_ms", "checkpoint_every", "keep_checkpoints", "resume", "algo", "ppo_clip",
       "normalize_advantages", "advantage_max_gain", "center_advantages", "normalize_returns",
-      "popart", "gamma", "rho_bar", "c_bar", "lambda", "baseline_cost", "entropy_cost",
+      "popart", "popart_box", "gamma", "rho_bar", "c_bar", "lambda", "baseline_cost",
+      "entropy_cost",
       "entropy_per_advantage", "entropy_decay", "entropy_max_std", "reward_scale",
       "value_warmup_frames",
       "optimizer", "lr",

@@ -154,8 +154,12 @@ const std::vector<Setting>& Settings() {
       Bool("normalize-returns", "normalize_returns", FIELD(loss.normalize_returns),
            "divide rewards by a running RMS of the value targets (values are O(1))"),
       Bool("popart", "popart", FIELD(loss.popart),
-           "with --normalize-returns (on by default): rescale the value head when the RMS "
-           "moves, so its outputs in reward units stay the same (PopArt's output preservation)"),
+           "with --normalize-returns: rescale the value head when the RMS moves, so its "
+           "outputs in reward units stay the same (PopArt's output preservation); discrete "
+           "action spaces only unless --popart-box"),
+      Bool("popart-box", "popart_box", FIELD(loss.popart_box),
+           "with --popart: on Box (continuous) action spaces too (off: Pendulum fell more with "
+           "it, docs/learning.md)"),
       Real("gamma", "gamma", FIELD(loss.gamma), 0.0, 1.0, "discount"),
       Real("rho-bar", "rho_bar", FIELD(loss.vtrace.rho_bar), 0.0, kInf,
            "V-trace importance-weight clip"),

@@ -66,10 +66,14 @@ struct LossConfig {
   // bias are multiplied by s / s', so its outputs in reward units do not change (PopArt's
   // "preserving outputs", Hessel et al. 2019, for a scale without a shift). Without it every
   // rise of the returns leaves the values wrong by the ratio until the head catches up. On by
-  // default since 2026-12-03: with Adam beta2 0.99 it took serial StatelessCartPole's falls on
-  // seeds 1-10 from 3 runs to 1 and left RepeatFirst's at none, at the price of finding the
-  // cards later (RepeatFirst's median bar ~430k frames against ~290k; docs/learning.md).
+  // default since 2026-12-03, for discrete action spaces: with Adam beta2 0.99 it took serial
+  // StatelessCartPole's falls on seeds 1-10 from 3 runs to 1 and left RepeatFirst's at none, at
+  // the price of finding the cards later (RepeatFirst's median bar ~430k frames against ~290k).
   bool popart = true;
+  // With popart: rescale on Box (continuous) action spaces too. Off by default: on Pendulum,
+  // seeds 1-3, it made the learning phase fall 8 times against once without it, and Hopper's
+  // seed 1 missed its bar (docs/learning.md, "PopArt with Adam beta2 0.99").
+  bool popart_box = false;
   double gamma = 0.99;
   // IMPALA's 0.5: with normalised returns the value loss no longer dominates the gradient.
   double baseline_cost = 0.5;
