@@ -52,8 +52,8 @@ TEST(TrainConfig, JsonKeepsEveryKeyInOrderPrettyPrinted) {
   // The keys runs and checkpoints hold, in the order they are written (issue 12 added algo,
   // ppo_clip, normalize_advantages, normalize_returns, epochs, entropy_per_advantage and
   // grad_clip_ratio, later center_advantages, target_kl, max_kl, popart, entropy_decay and
-  // popart_box; issue 13 max_env_errors, issue 17 entropy_max_std and normalize_obs; older files simply lack
-  // them).
+  // popart_box; issue 13 max_env_errors, issue 17 entropy_max_std and normalize_obs; older files
+  // simply lack them).
   const std::vector<std::string> keys = {
       "env", "model", "obs_dim", "num_actions", "layers", "d_model", "heads", "d_ff", "memory",
       "normalize_obs", "envs_per_actor", "unroll", "batch", "epochs", "total_frames", "seed",
